@@ -1,0 +1,185 @@
+"""The worker's RPC surface: the one module TypeScript imports through pythonia.
+
+TypeScript calls a single function, ``dispatch(method, payload_json)``, and always gets
+a JSON string back: ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``.
+Strings are the only values pythonia passes without creating proxy objects, so no
+Python object handle ever leaks to TypeScript, and exceptions arrive structured
+(type, message, traceback) instead of as pythonia's text-only stack. Tensor payloads
+never appear here: only shared-memory descriptors (see shm.py).
+
+Importing this module only touches the standard library; torch is imported once, by
+``boot``, so a missing torch becomes a clear error instead of an import failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from bridge_errors import BridgeValidationError, EnvironmentProblem
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+class _State:
+    """What ``boot`` set up; one per worker process."""
+
+    shm: Any = None  # shm.SharedMemory once booted
+    device: Any = None  # torch.device once booted
+
+
+STATE = _State()
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    """Register a function as the handler of RPC method ``name``."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def dispatch(method: str, payload_json: str) -> str:
+    """Run one RPC call and return its JSON-encoded outcome; never raises."""
+    try:
+        payload = json.loads(payload_json) if payload_json else {}
+        if STATE.shm is not None and payload.get("release"):
+            STATE.shm.release(payload["release"])
+        fn = HANDLERS.get(method)
+        if fn is None:
+            raise BridgeValidationError(f"unknown worker method {method!r}")
+        if method != "boot" and STATE.shm is None:
+            raise BridgeValidationError("the worker has not been booted")
+        result = fn(payload)
+        return json.dumps({"ok": True, "result": result})
+    except Exception as exc:  # every failure goes back structured, the worker stays up
+        return json.dumps({"ok": False, "error": describe(exc)})
+    finally:
+        if STATE.shm is not None:
+            STATE.shm.end_call()
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """The structured form of an exception that TypeScript turns into a typed error."""
+    kind = "python"
+    if isinstance(exc, BridgeValidationError):
+        kind = "validation"
+    elif isinstance(exc, EnvironmentProblem):
+        kind = "environment"
+    return {
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "path": getattr(exc, "path", ""),
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+# --- lifecycle -------------------------------------------------------------------
+@handler("boot")
+def boot(payload: dict[str, Any]) -> dict[str, Any]:
+    """Guard stdio, import torch once, pick the device and map shared memory."""
+    from stdio_guard import guard_stdio
+
+    guard_stdio(payload["logPath"])
+    try:
+        import torch  # noqa: F401 - imported once here for the whole session
+        import torchvision  # noqa: F401
+    except ImportError as exc:
+        raise EnvironmentProblem(
+            f"{exc.name or 'torch'} cannot be imported by {sys.executable}: {exc}. "
+            "Run `npm run setup` in the recognite-ts folder (or `"
+            f"{sys.executable} -m pip install -r requirements.txt`), "
+            "or pass the `python` option of an interpreter that has torch and torchvision."
+        ) from None
+    from devices import resolve_device
+    from shm import SharedMemory
+
+    STATE.device = resolve_device(payload.get("device", "auto"))
+    if payload.get("threads"):
+        torch.set_num_threads(int(payload["threads"]))
+    STATE.shm = SharedMemory(payload["shmDir"], payload["prefix"], int(payload["primaryBytes"]))
+    return info({})
+
+
+@handler("shutdown")
+def shutdown(payload: dict[str, Any]) -> dict[str, Any]:
+    """Remove every shared-memory file of the session; the process is stopped by TypeScript."""
+    STATE.shm.close()
+    STATE.shm = None
+    return {}
+
+
+@handler("info")
+def info(payload: dict[str, Any]) -> dict[str, Any]:
+    """Versions, device and threads, as ``rt.info()`` returns them."""
+    import numpy
+    import torch
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "pythonExecutable": sys.executable,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "device": str(STATE.device),
+        "cuda": torch.cuda.is_available(),
+        "cudaDevices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "threads": torch.get_num_threads(),
+        "pid": os.getpid(),
+    }
+
+
+# --- data plane ------------------------------------------------------------------
+@handler("echo")
+def echo(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the worker's own copy of a tensor: the diagnostic round trip."""
+    from shm import TensorRef
+
+    tensor = STATE.shm.read(TensorRef.from_json(payload["tensor"]), payload["tensor"].get("transient", False))
+    return {"tensor": STATE.shm.write(tensor).to_json()}
+
+
+@handler("release")
+def release(payload: dict[str, Any]) -> dict[str, Any]:
+    """Nothing beyond the ``release`` list every call may carry (see ``dispatch``)."""
+    return {}
+
+
+@handler("ping")
+def ping(payload: dict[str, Any]) -> dict[str, Any]:
+    """An empty call, for latency measurements and liveness checks."""
+    return {}
+
+
+# --- diagnostics used by the fault tests -------------------------------------------
+@handler("debug.raise")
+def debug_raise(payload: dict[str, Any]) -> dict[str, Any]:
+    """Raise an ordinary Python exception, to show the worker survives one."""
+    raise ZeroDivisionError(payload.get("message", "division by zero (raised on purpose)"))
+
+
+@handler("debug.sleep")
+def debug_sleep(payload: dict[str, Any]) -> dict[str, Any]:
+    """Block the dispatch thread, to exercise time-outs and crashes mid-call."""
+    time.sleep(float(payload.get("seconds", 1)))
+    return {}
+
+
+@handler("debug.print")
+def debug_print(payload: dict[str, Any]) -> dict[str, Any]:
+    """Print to stdout from Python and from C, to show neither reaches the user's stdout."""
+    text = str(payload.get("text", "hello from the worker"))
+    print(text, flush=True)
+    os.write(1, (text + " (fd 1)\n").encode())
+    return {}

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// One-command set-up, run by `npm test` and `npm start` before anything else.
+// Idempotent and fast when nothing changed:
+//  1. npm dependencies: `npm ci` only when package-lock.json changed since the last install;
+//  2. the Python environment: a virtual environment in a per-user cache keyed by the hash of
+//     requirements.txt (so every clone, CI's included, reuses it), marked complete only after
+//     `import torch, torchvision` works in it, and rebuilt when that mark is missing.
+// Plain JS without dependencies, because it runs before `npm install`.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PACKAGE_ROOT, projectEnv } from './python-env.mjs';
+
+const MIN_PYTHON = [3, 10]; // torchvision 0.29 requires Python >= 3.10
+const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
+
+function fail(msg) {
+  process.stderr.write(`[setup] error: ${msg}\n`);
+  process.exit(1);
+}
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: PACKAGE_ROOT, ...opts });
+  if (res.error) fail(`could not run ${cmd}: ${res.error.message}`);
+  return res.status ?? 1;
+}
+
+function ensureNodeModules() {
+  const lock = join(PACKAGE_ROOT, 'package-lock.json');
+  if (!existsSync(lock)) return; // installed as a dependency: npm already did this
+  const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  const stampFile = join(PACKAGE_ROOT, 'node_modules', '.recognite-npm-stamp');
+  const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
+  if (have === want) return;
+  log('installing npm dependencies (npm ci)');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('npm ci failed (see above)');
+  writeFileSync(stampFile, want);
+}
+
+function basePython() {
+  const python = process.env.RECOGNITE_BASE_PYTHON || 'python3';
+  const res = spawnSync(python, ['-c', 'import sys; print(*sys.version_info[:2])'], {
+    encoding: 'utf8',
+  });
+  if (res.error || res.status !== 0) {
+    fail(
+      `cannot run '${python}' (${res.error?.message ?? res.stderr.trim()}). ` +
+        'Install Python 3.10+ or point RECOGNITE_BASE_PYTHON at one.',
+    );
+  }
+  const [major, minor] = res.stdout.trim().split(' ').map(Number);
+  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+    fail(`'${python}' is Python ${major}.${minor}; torch needs ${MIN_PYTHON.join('.')}+. ` +
+      'Point RECOGNITE_BASE_PYTHON at a newer one.');
+  }
+  return python;
+}
+
+/** A lock folder so that two set-ups (say `npm test` and `npm start`) never build one env at once. */
+function withLock(dir, fn) {
+  const lockDir = `${dir}.lock`;
+  const deadline = Date.now() + 60 * 60 * 1000;
+  mkdirSync(dirname(dir), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(join(lockDir, 'pid'), { encoding: 'utf8', flag: 'a+' }));
+      if (!pid || !isAlive(pid)) {
+        rmSync(lockDir, { recursive: true, force: true }); // stale: its owner died
+        continue;
+      }
+      if (Date.now() > deadline) fail(`timed out waiting for another set-up (pid ${pid})`);
+      log(`waiting for another set-up (pid ${pid}) to finish`);
+      spawnSync('sleep', ['5']);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function ensurePythonEnv() {
+  const env = projectEnv();
+  if (existsSync(env.mark)) {
+    log(`Python environment ready: ${env.dir}`);
+    return;
+  }
+  withLock(env.dir, () => {
+    if (existsSync(env.mark)) return; // another set-up finished it while we waited
+    const started = Date.now();
+    const python = basePython();
+    log(`building the Python environment in ${env.dir}`);
+    log('first time only: torch with its CUDA libraries is several GB; later runs reuse it');
+    rmSync(env.dir, { recursive: true, force: true }); // a half-built env is never reused
+    mkdirSync(env.dir, { recursive: true });
+    if (run(python, ['-m', 'venv', env.dir]) !== 0) {
+      fail(`'${python} -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv`);
+    }
+    const pip = [env.python, '-m', 'pip', '--disable-pip-version-check'];
+    const reqs = join(PACKAGE_ROOT, 'requirements.txt');
+    if (run(pip[0], [...pip.slice(1), 'install', '-r', reqs]) !== 0) {
+      fail(`pip install -r requirements.txt failed (see above); rerun 'npm run setup' to retry`);
+    }
+    const check = spawnSync(
+      env.python,
+      ['-c', 'import json, torch, torchvision; print(json.dumps([torch.__version__, torchvision.__version__]))'],
+      { encoding: 'utf8' },
+    );
+    if (check.status !== 0) fail(`torch does not import in the new environment:\n${check.stderr}`);
+    const [torch, torchvision] = JSON.parse(check.stdout);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    writeFileSync(env.mark, JSON.stringify({ torch, torchvision, seconds, builtAt: new Date().toISOString() }) + '\n');
+    log(`Python environment ready in ${seconds} s: torch ${torch}, torchvision ${torchvision}`);
+  });
+}
+
+const pythonOnly = process.argv.includes('--python-only');
+if (!pythonOnly) ensureNodeModules();
+ensurePythonEnv();

@@ -1,0 +1,110 @@
+/**
+ * The error hierarchy callers `catch` by kind. Every message says what went wrong
+ * and what to do about it. `fromWorkerFailure` is the one place where a failure
+ * reported by the Python worker becomes a typed TypeScript error.
+ */
+
+/** Base of every error this SDK throws. */
+export class RecogniteError extends Error {
+  override name = 'RecogniteError';
+}
+
+/** One thing wrong with an input: where (`path`, e.g. `device` or `shape[1]`) and what. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Bad input, caught before it could do harm; lists every problem found. */
+export class ValidationError extends RecogniteError {
+  override name = 'ValidationError';
+  readonly problems: Problem[];
+
+  constructor(what: string, problems: Problem[]) {
+    const lines = problems.map((p) => `  - ${p.path ? `${p.path}: ` : ''}${p.message}`);
+    super(`invalid ${what}:\n${lines.join('\n')}`);
+    this.problems = problems;
+  }
+
+  /** A ValidationError with a single problem. */
+  static one(what: string, path: string, message: string): ValidationError {
+    return new ValidationError(what, [{ path, message }]);
+  }
+}
+
+/** The Python environment cannot run the worker (no interpreter, no torch); the message names the fix. */
+export class PythonEnvironmentError extends RecogniteError {
+  override name = 'PythonEnvironmentError';
+}
+
+/** Shared memory could not be created or is full; the message names the folder and the fix. */
+export class SharedMemoryError extends RecogniteError {
+  override name = 'SharedMemoryError';
+}
+
+/** A Python exception raised while serving a call; the worker stays usable. */
+export class WorkerError extends RecogniteError {
+  override name = 'WorkerError';
+  constructor(
+    readonly method: string,
+    readonly pythonType: string,
+    readonly pythonMessage: string,
+    readonly traceback: string,
+  ) {
+    super(`${pythonType} in worker call '${method}': ${pythonMessage}`);
+  }
+}
+
+/** The worker process died; every pending call rejects with this at once. */
+export class WorkerCrashedError extends RecogniteError {
+  override name = 'WorkerCrashedError';
+  constructor(
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderrTail: string[],
+  ) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    const tail = stderrTail.length ? `\nlast worker output:\n${stderrTail.join('\n')}` : '';
+    super(`the Python worker ${how}; start a new one with Recognite.start()${tail}`);
+  }
+}
+
+/** A call took longer than its time-out; the worker keeps running and its late answer is dropped. */
+export class WorkerTimeoutError extends RecogniteError {
+  override name = 'WorkerTimeoutError';
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `worker call '${method}' did not answer within ${timeoutMs} ms; ` +
+        'raise callTimeoutMs in Recognite.start() if the work is legitimately long',
+    );
+  }
+}
+
+/** A call on a Recognite (or a model of it) after `close()`. */
+export class ClosedError extends RecogniteError {
+  override name = 'ClosedError';
+}
+
+/** What the worker sends back when a handler raised (see py_bridge/worker.py `describe`). */
+export interface WorkerFailure {
+  kind: 'validation' | 'environment' | 'python';
+  type: string;
+  message: string;
+  path: string;
+  traceback: string;
+}
+
+/** Turn a structured worker failure into the matching typed error. */
+export function fromWorkerFailure(method: string, failure: WorkerFailure): RecogniteError {
+  switch (failure.kind) {
+    case 'validation':
+      return ValidationError.one(`input to '${method}'`, failure.path, failure.message);
+    case 'environment':
+      return new PythonEnvironmentError(failure.message);
+    default:
+      return new WorkerError(method, failure.type, failure.message, failure.traceback);
+  }
+}

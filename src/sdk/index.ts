@@ -1,0 +1,16 @@
+/** recognite-ts: the only public entry point. Everything else under src/sdk is internal. */
+export { Recognite, DEFAULT_CALL_TIMEOUT_MS } from './recognite.js';
+export type { Device, StartOptions, WorkerInfo } from './recognite.js';
+export { Tensor, DTYPES } from './tensor.js';
+export type { DType, DataTypeMap, TensorData } from './tensor.js';
+export {
+  RecogniteError,
+  ValidationError,
+  PythonEnvironmentError,
+  SharedMemoryError,
+  WorkerError,
+  WorkerCrashedError,
+  WorkerTimeoutError,
+  ClosedError,
+} from './errors.js';
+export type { Problem } from './errors.js';

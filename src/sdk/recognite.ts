@@ -1,0 +1,263 @@
+/**
+ * `Recognite`: one persistent Python worker plus its shared-memory arena, and the
+ * lifecycle around them (start, calls with tensors, close, clean-up at exit).
+ * Every other public object (models, data sets, jobs) reaches Python through
+ * `invoke`, which moves Tensors through shared memory and everything else as JSON.
+ */
+import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
+import { ClosedError, RecogniteError } from './errors.js';
+import { onProcessExit } from './exit-hooks.js';
+import { WORKER_PATH } from './package-root.js';
+import { checkInterpreter, choosePython } from './python-env.js';
+import { Tensor } from './tensor.js';
+import { readLog, Transport } from './transport.js';
+import { validateStartOptions } from './validate.js';
+
+/** Where the worker runs its tensors: 'auto' picks CUDA when torch sees a GPU, else the CPU. */
+export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+
+export interface StartOptions {
+  /**
+   * Python interpreter for the worker.
+   * @default $RECOGNITE_PYTHON, else the environment built by `npm run setup`, else `python3`
+   */
+  python?: string;
+  /**
+   * Device for models and tensor math; asking for CUDA on a machine without it is a ValidationError.
+   * @default 'auto'
+   */
+  device?: Device;
+  /**
+   * Time-out of each ordinary worker call, in milliseconds; 0 means none. Long work (training,
+   * embedding folders) runs as jobs with progress and is not subject to it.
+   * @default 600000
+   * @minimum 0
+   * @TJS-type integer
+   */
+  callTimeoutMs?: number;
+  /**
+   * Folder for the shared-memory files.
+   * @default $RECOGNITE_SHM_DIR, else /dev/shm when writable, else the OS temp folder
+   */
+  shmDir?: string;
+  /**
+   * torch's intra-op thread count.
+   * @default torch's own choice (the number of cores)
+   * @minimum 1
+   * @TJS-type integer
+   */
+  threads?: number;
+}
+
+/** What `rt.info()` returns. */
+export interface WorkerInfo {
+  python: string;
+  pythonExecutable: string;
+  torch: string;
+  torchvision: string;
+  numpy: string;
+  /** The device in use, as torch names it ('cpu', 'cuda:0'). */
+  device: string;
+  /** Whether torch sees a CUDA GPU. */
+  cuda: boolean;
+  cudaDevices: number;
+  /** torch.get_num_threads() */
+  threads: number;
+  pid: number;
+}
+
+export const DEFAULT_CALL_TIMEOUT_MS = 600_000;
+
+export class Recognite implements AsyncDisposable {
+  private readonly releaseQueue: TensorRef[] = [];
+  private releaseScheduled = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly arena: Arena,
+    private readonly callTimeoutMs: number,
+    private readonly unhookExit: () => void,
+  ) {
+    // A dead worker leaves nothing behind: its files go at once.
+    void transport.exited.then(() => {
+      this.arena.close();
+      this.unhookExit();
+    });
+  }
+
+  /**
+   * Start the worker: find Python, create the shared-memory arena, spawn the process,
+   * import torch once and select the device.
+   * @throws ValidationError for bad options or an unavailable device,
+   *   PythonEnvironmentError when Python or torch is missing, SharedMemoryError when the arena cannot be made
+   */
+  static async start(options: StartOptions = {}): Promise<Recognite> {
+    validateStartOptions(options);
+    const choice = await choosePython(options.python);
+    checkInterpreter(choice);
+    const arena = Arena.create(chooseShmDir(options.shmDir));
+    let transport: Transport | undefined;
+    const unhook = onProcessExit(() => {
+      transport?.killNow();
+      arena.close();
+    });
+    try {
+      const logPath = arena.path('stderr.log');
+      transport = await Transport.open(choice.python, WORKER_PATH, () => readLog(logPath));
+      const timeout = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+      await transport.call(
+        'boot',
+        {
+          device: options.device ?? 'auto',
+          threads: options.threads,
+          shmDir: arena.dir,
+          prefix: arena.prefix,
+          primaryBytes: 64 * 1024 * 1024,
+          logPath,
+        },
+        timeout,
+      );
+      return new Recognite(transport, arena, timeout, unhook);
+    } catch (err) {
+      await transport?.close();
+      arena.close();
+      unhook();
+      throw err;
+    }
+  }
+
+  /** Versions, device and thread count of the worker. */
+  async info(): Promise<WorkerInfo> {
+    return (await this.invoke('info', {})) as WorkerInfo;
+  }
+
+  /** Send a tensor to the worker and get the worker's copy back: the diagnostic round trip through shared memory. */
+  async echo<T extends Tensor>(tensor: T): Promise<T> {
+    if (!(tensor instanceof Tensor)) {
+      throw new RecogniteError('echo() takes a Tensor; build one with new Tensor(data, shape)');
+    }
+    const result = (await this.invoke('echo', { tensor })) as { tensor: T };
+    return result.tensor;
+  }
+
+  /**
+   * Call a worker method. Tensors anywhere in `payload` travel through shared memory;
+   * tensor descriptors in the result come back as Tensors. Internal to the SDK.
+   * @internal
+   */
+  async invoke(method: string, payload: Record<string, unknown>, timeoutMs = this.callTimeoutMs): Promise<unknown> {
+    if (this.closing) throw new ClosedError(`cannot call '${method}': this Recognite has been closed`);
+    const leases: Lease[] = [];
+    const releaseLeases = (): void => leases.forEach((l) => l.release());
+    let encoded: unknown;
+    try {
+      encoded = await this.encode(payload, leases);
+    } catch (err) {
+      releaseLeases();
+      throw err;
+    }
+    const release = this.releaseQueue.splice(0);
+    let timedOut = false;
+    try {
+      const result = await this.transport.call(method, { ...(encoded as object), release }, timeoutMs, (late) => {
+        // The worker finished after the caller gave up: only now may its input regions be reused.
+        releaseLeases();
+        if (late !== undefined) this.collectRefs(late);
+      });
+      return await this.decode(result);
+    } catch (err) {
+      timedOut = err instanceof Error && err.name === 'WorkerTimeoutError';
+      throw err;
+    } finally {
+      if (!timedOut) releaseLeases();
+    }
+  }
+
+  private async encode(value: unknown, leases: Lease[]): Promise<unknown> {
+    if (value instanceof Tensor) {
+      const lease = await this.arena.write(value);
+      leases.push(lease);
+      return lease.ref;
+    }
+    if (Array.isArray(value)) return Promise.all(value.map((v) => this.encode(v, leases)));
+    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = await this.encode(v, leases);
+      return out;
+    }
+    return value;
+  }
+
+  private async decode(value: unknown): Promise<unknown> {
+    if (isTensorRef(value)) {
+      try {
+        return await this.arena.read(value);
+      } finally {
+        this.queueRelease(value);
+      }
+    }
+    if (Array.isArray(value)) return Promise.all(value.map((v) => this.decode(v)));
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = await this.decode(v);
+      return out;
+    }
+    return value;
+  }
+
+  /** Free the worker's output regions of a result nobody will read. */
+  private collectRefs(value: unknown): void {
+    if (isTensorRef(value)) this.queueRelease(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach((v) => this.collectRefs(v));
+  }
+
+  /** The worker frees output regions with the next call; if none comes soon, with a call of their own. */
+  private queueRelease(ref: TensorRef): void {
+    if (ref.shape.includes(0)) return;
+    this.releaseQueue.push(ref);
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
+    setImmediate(() => {
+      this.releaseScheduled = false;
+      if (this.releaseQueue.length === 0 || this.closing || !this.transport.alive) return;
+      const release = this.releaseQueue.splice(0);
+      this.transport.call('release', { release }, this.callTimeoutMs).catch(() => {
+        // the worker is gone or closing: its segments go with it
+      });
+    });
+  }
+
+  /** Stop the worker and remove the shared-memory files. Idempotent; pending calls reject with ClosedError. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.transport.alive) {
+        await this.transport.call('shutdown', {}, 5000).catch(() => {});
+      }
+      await this.transport.close();
+      this.arena.close();
+      this.unhookExit();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Process id of the worker (diagnostics and tests). */
+  get workerPid(): number | undefined {
+    return this.transport.pid;
+  }
+
+  /** Folder and name prefix of this session's shared-memory files (diagnostics and tests). */
+  get sharedMemory(): { dir: string; prefix: string } {
+    return { dir: this.arena.dir, prefix: this.arena.prefix };
+  }
+}
+
+function isTensorRef(value: unknown): value is TensorRef {
+  return (
+    !!value && typeof value === 'object' && (value as TensorRef).kind === 'tensor' && 'segment' in (value as object)
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * `Tensor`: a dtype, a shape and a typed array, checked when it is made so that a
+ * bad tensor never reaches shared memory or the worker. The dtype → typed-array
+ * map follows onnxruntime-web's; float16 travels as raw IEEE half bits in a
+ * Uint16Array and must be asked for by name.
+ */
+import { ValidationError, type Problem } from './errors.js';
+
+/** Element types a Tensor can hold. */
+export type DType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'int64'
+  | 'bool';
+
+/** The typed array that holds each dtype. */
+export interface DataTypeMap {
+  float32: Float32Array;
+  float64: Float64Array;
+  float16: Uint16Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  int16: Int16Array;
+  uint16: Uint16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  bool: Uint8Array;
+}
+
+export type TensorData = DataTypeMap[DType];
+
+type TypedArrayConstructor = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): TensorData;
+  new (length: number): TensorData;
+  readonly BYTES_PER_ELEMENT: number;
+};
+
+/** Constructor of the typed array of each dtype. */
+export const ARRAY_TYPES: Record<DType, TypedArrayConstructor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  int64: BigInt64Array as unknown as TypedArrayConstructor,
+  bool: Uint8Array,
+};
+
+export const DTYPES = Object.keys(ARRAY_TYPES) as DType[];
+
+/** The dtype a typed array means when none is given (Uint16Array means uint16; pass 'float16' for halves). */
+function inferDType(data: unknown): DType | undefined {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int8Array) return 'int8';
+  if (data instanceof Uint8Array) return 'uint8';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Uint16Array) return 'uint16';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  return undefined;
+}
+
+function describeData(data: unknown): string {
+  if (data === null || data === undefined) return String(data);
+  return (data as object).constructor?.name ?? typeof data;
+}
+
+export class Tensor<T extends DType = DType> {
+  readonly data: DataTypeMap[T];
+  readonly shape: readonly number[];
+  readonly dtype: T;
+
+  /**
+   * @param data  the elements, row-major, in the typed array of the dtype
+   * @param shape the size of each dimension (non-negative integers); defaults to `[data.length]`
+   * @param dtype defaults to what the typed array implies; required for 'float16' and 'bool'
+   * @throws ValidationError naming every problem
+   */
+  constructor(data: DataTypeMap[T], shape?: readonly number[], dtype?: T) {
+    const problems: Problem[] = [];
+    const resolved = (dtype ?? inferDType(data)) as T | undefined;
+    if (resolved === undefined) {
+      problems.push({
+        path: 'data',
+        message: `${describeData(data)} is not a supported typed array; use one of Float32Array, Float64Array, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array or BigInt64Array`,
+      });
+    } else if (!(resolved in ARRAY_TYPES)) {
+      problems.push({
+        path: 'dtype',
+        message: `unsupported dtype ${JSON.stringify(resolved)}; expected one of ${DTYPES.join(', ')}`,
+      });
+    } else if (!(data instanceof ARRAY_TYPES[resolved])) {
+      problems.push({
+        path: 'data',
+        message: `dtype '${resolved}' needs a ${ARRAY_TYPES[resolved].name}, got ${describeData(data)}`,
+      });
+    }
+    const dims = shape ?? (ArrayBuffer.isView(data) ? [(data as TensorData).length] : []);
+    if (!Array.isArray(dims)) {
+      problems.push({ path: 'shape', message: `must be an array of dimensions, got ${describeData(dims)}` });
+    } else {
+      dims.forEach((d, i) => {
+        if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+          problems.push({ path: `shape[${i}]`, message: `must be a non-negative integer, got ${String(d)}` });
+        }
+      });
+    }
+    if (problems.length === 0) {
+      const expected = dims.reduce((a, b) => a * b, 1);
+      const length = (data as TensorData).length;
+      if (length !== expected) {
+        problems.push({
+          path: 'data',
+          message: `has ${length} elements but shape [${dims.join(', ')}] needs ${expected}`,
+        });
+      }
+    }
+    if (problems.length) throw new ValidationError('Tensor', problems);
+    this.data = data;
+    this.shape = Object.freeze([...dims]);
+    this.dtype = resolved as T;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Payload size in bytes. */
+  get byteLength(): number {
+    return this.data.byteLength;
+  }
+}
