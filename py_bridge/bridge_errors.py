@@ -16,3 +16,7 @@ class BridgeValidationError(ValueError):
 
 class EnvironmentProblem(RuntimeError):
     """The Python environment lacks something (torch, torchvision); the message says how to fix it."""
+
+
+class SharedMemoryFull(OSError):
+    """The arena's folder has no room left; TypeScript raises it as a ``SharedMemoryError``."""

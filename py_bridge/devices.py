@@ -34,6 +34,4 @@ def resolve_device(name: str) -> torch.device:
                 path="device",
             )
         return torch.device("cuda", index)
-    raise BridgeValidationError(
-        f"unknown device {name!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'", path="device"
-    )
+    raise BridgeValidationError(f"unknown device {name!r}; expected 'auto', 'cpu', 'cuda' or 'cuda:N'", path="device")

@@ -11,6 +11,7 @@ either side can remove them all at exit, whoever dies first.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import threading
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from allocator import FirstFitAllocator
-from bridge_errors import BridgeValidationError
+from bridge_errors import BridgeValidationError, SharedMemoryFull
 
 NUMPY_DTYPES: dict[str, Any] = {
     "float32": np.float32,
@@ -107,16 +108,13 @@ class _Segment:
     def close(self, unlink: bool) -> None:
         """Unmap (when no view is alive), close, and optionally remove the file."""
         if self.map is not None:
-            try:
+            # BufferError: a view is still alive, and the mapping goes when it is collected
+            with contextlib.suppress(BufferError):
                 self.map.close()
-            except BufferError:
-                pass  # a view is still alive: the mapping goes when it is collected
         os.close(self.fd)
         if unlink:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
-            except FileNotFoundError:
-                pass
 
 
 class SharedMemory:
@@ -191,7 +189,7 @@ class SharedMemory:
                 offset = 0
         try:
             self._reserve(seg, offset, array.nbytes)
-        except OSError:
+        except SharedMemoryFull:
             self.release([TensorRef(os.path.basename(seg.path), offset, name, shape).to_json()])
             raise
         seg.view(offset, name, shape)[...] = array
@@ -204,10 +202,11 @@ class SharedMemory:
         try:
             os.posix_fallocate(seg.fd, offset, nbytes)
         except OSError as exc:
-            raise OSError(
+            raise SharedMemoryFull(
                 exc.errno,
-                f"shared memory is full ({seg.path}): free space in its folder or "
-                "point RECOGNITE_SHM_DIR at a larger one",
+                f"shared memory is full: the worker could not reserve {nbytes} bytes in {seg.path} "
+                f"({os.strerror(exc.errno or 0)}); free space in that folder, or point the shmDir option / "
+                "RECOGNITE_SHM_DIR at a folder with room",
             ) from None
 
     def release(self, refs: list[dict[str, Any]]) -> None:
@@ -240,7 +239,5 @@ def remove_session_files(directory: str, prefix: str) -> None:
         return
     for name in names:
         if name.startswith(prefix + "-"):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))
-            except OSError:
-                pass

@@ -10,6 +10,7 @@ TypeScript reads to report the last lines when the worker dies. Fatal errors
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import sys
@@ -35,10 +36,8 @@ def guard_stdio(log_path: str) -> None:
 def _relay(read_end: int, real_stderr: int, log_fd: int) -> None:
     """Copy everything written to fds 1 and 2 into the real stderr and the bounded log."""
     while chunk := os.read(read_end, 65536):
-        try:
+        with contextlib.suppress(OSError):  # Node went away: keep the log going
             os.write(real_stderr, chunk)
-        except OSError:
-            pass  # Node went away; keep the log going
         os.write(log_fd, chunk)
         if os.fstat(log_fd).st_size > LOG_LIMIT:
             _trim(log_fd)

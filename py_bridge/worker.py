@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bridge_errors import BridgeValidationError, EnvironmentProblem
+from bridge_errors import BridgeValidationError, EnvironmentProblem, SharedMemoryFull
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -75,10 +75,12 @@ def describe(exc: BaseException) -> dict[str, Any]:
         kind = "validation"
     elif isinstance(exc, EnvironmentProblem):
         kind = "environment"
+    elif isinstance(exc, SharedMemoryFull):
+        kind = "shared-memory"
     return {
         "kind": kind,
         "type": type(exc).__name__,
-        "message": str(exc),
+        "message": exc.strerror if isinstance(exc, SharedMemoryFull) else str(exc),
         "path": getattr(exc, "path", ""),
         "traceback": "".join(traceback.format_exception(exc)),
     }

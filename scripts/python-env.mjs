@@ -30,8 +30,7 @@ export function requirementsHash(root = PACKAGE_ROOT) {
 /** Paths of the environment the set-up makes for this requirements.txt. */
 export function projectEnv(env = process.env, root = PACKAGE_ROOT) {
   const dir = join(cacheDir(env), `py-${requirementsHash(root)}`);
-  const python =
-    process.platform === 'win32' ? join(dir, 'Scripts', 'python.exe') : join(dir, 'bin', 'python');
+  const python = process.platform === 'win32' ? join(dir, 'Scripts', 'python.exe') : join(dir, 'bin', 'python');
   return { dir, python, mark: join(dir, COMPLETE_MARK) };
 }
 

@@ -51,8 +51,10 @@ function basePython() {
   }
   const [major, minor] = res.stdout.trim().split(' ').map(Number);
   if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
-    fail(`'${python}' is Python ${major}.${minor}; torch needs ${MIN_PYTHON.join('.')}+. ` +
-      'Point RECOGNITE_BASE_PYTHON at a newer one.');
+    fail(
+      `'${python}' is Python ${major}.${minor}; torch needs ${MIN_PYTHON.join('.')}+. ` +
+        'Point RECOGNITE_BASE_PYTHON at a newer one.',
+    );
   }
   return python;
 }

@@ -90,7 +90,7 @@ export class ClosedError extends RecogniteError {
 
 /** What the worker sends back when a handler raised (see py_bridge/worker.py `describe`). */
 export interface WorkerFailure {
-  kind: 'validation' | 'environment' | 'python';
+  kind: 'validation' | 'environment' | 'shared-memory' | 'python';
   type: string;
   message: string;
   path: string;
@@ -104,6 +104,8 @@ export function fromWorkerFailure(method: string, failure: WorkerFailure): Recog
       return ValidationError.one(`input to '${method}'`, failure.path, failure.message);
     case 'environment':
       return new PythonEnvironmentError(failure.message);
+    case 'shared-memory':
+      return new SharedMemoryError(failure.message);
     default:
       return new WorkerError(method, failure.type, failure.message, failure.traceback);
   }

@@ -67,6 +67,8 @@ export interface WorkerInfo {
 }
 
 export const DEFAULT_CALL_TIMEOUT_MS = 600_000;
+/** Boot imports torch (seconds, longer on a cold disk): it gets its own generous limit. */
+const BOOT_TIMEOUT_MS = 300_000;
 
 export class Recognite implements AsyncDisposable {
   private readonly releaseQueue: TensorRef[] = [];
@@ -116,7 +118,7 @@ export class Recognite implements AsyncDisposable {
           primaryBytes: 64 * 1024 * 1024,
           logPath,
         },
-        timeout,
+        Math.max(timeout, BOOT_TIMEOUT_MS),
       );
       return new Recognite(transport, arena, timeout, unhook);
     } catch (err) {

@@ -8,16 +8,7 @@ import { ValidationError, type Problem } from './errors.js';
 
 /** Element types a Tensor can hold. */
 export type DType =
-  | 'float32'
-  | 'float64'
-  | 'float16'
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'int64'
-  | 'bool';
+  'float32' | 'float64' | 'float16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'int64' | 'bool';
 
 /** The typed array that holds each dtype. */
 export interface DataTypeMap {

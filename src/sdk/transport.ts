@@ -127,12 +127,7 @@ export class Transport {
   }
 
   /** Race a pythonia promise against the worker's death and an optional time-out. */
-  private guard<T>(
-    method: string,
-    answer: Promise<T>,
-    timeoutMs = 0,
-    onLate?: (result: unknown) => void,
-  ): Promise<T> {
+  private guard<T>(method: string, answer: Promise<T>, timeoutMs = 0, onLate?: (result: unknown) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;

@@ -10,7 +10,10 @@ const DEVICE = /^(auto|cpu|cuda|cuda:\d+)$/;
 export function validateStartOptions(options: StartOptions): void {
   const problems: Problem[] = [];
   if (options.device !== undefined && (typeof options.device !== 'string' || !DEVICE.test(options.device))) {
-    problems.push({ path: 'device', message: `must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(options.device)}` });
+    problems.push({
+      path: 'device',
+      message: `must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(options.device)}`,
+    });
   }
   if (problems.length) throw new ValidationError('StartOptions', problems);
 }

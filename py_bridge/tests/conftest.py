@@ -1,0 +1,6 @@
+"""Make the worker's modules importable by their bare names, as pythonia imports them."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

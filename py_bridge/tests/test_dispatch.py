@@ -1,0 +1,41 @@
+import json
+
+import worker
+
+
+def call(method, payload=None):
+    return json.loads(worker.dispatch(method, json.dumps(payload or {})))
+
+
+def test_unknown_method_is_a_structured_validation_error():
+    out = call("no.such.method")
+    assert out["ok"] is False
+    assert out["error"]["kind"] == "validation"
+    assert "unknown worker method" in out["error"]["message"]
+
+
+def test_calls_before_boot_are_refused():
+    out = call("info")
+    assert out["ok"] is False and "not been booted" in out["error"]["message"]
+
+
+def test_a_python_exception_comes_back_with_type_message_and_traceback(monkeypatch):
+    monkeypatch.setattr(worker.STATE, "shm", _NoopShm())  # pretend booted; debug.raise needs nothing
+    out = call("debug.raise", {"message": "boom"})
+    assert out["ok"] is False
+    err = out["error"]
+    assert (err["kind"], err["type"], err["message"]) == ("python", "ZeroDivisionError", "boom")
+    assert "Traceback" in err["traceback"] and "debug_raise" in err["traceback"]
+
+
+def test_bad_json_payload_is_reported_not_raised():
+    out = json.loads(worker.dispatch("ping", "{not json"))
+    assert out["ok"] is False and out["error"]["type"] == "JSONDecodeError"
+
+
+class _NoopShm:
+    def release(self, refs):
+        pass
+
+    def end_call(self):
+        pass
