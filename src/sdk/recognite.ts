@@ -11,7 +11,7 @@ import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
 import { Tensor } from './tensor.js';
 import { readLog, Transport } from './transport.js';
-import { validateStartOptions } from './validate.js';
+import { validate } from './validate.js';
 
 /** Where the worker runs its tensors: 'auto' picks CUDA when torch sees a GPU, else the CPU. */
 export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
@@ -24,7 +24,7 @@ export interface StartOptions {
   python?: string;
   /**
    * Device for models and tensor math; asking for CUDA on a machine without it is a ValidationError.
-   * @default 'auto'
+   * @default "auto"
    */
   device?: Device;
   /**
@@ -95,7 +95,7 @@ export class Recognite implements AsyncDisposable {
    *   PythonEnvironmentError when Python or torch is missing, SharedMemoryError when the arena cannot be made
    */
   static async start(options: StartOptions = {}): Promise<Recognite> {
-    validateStartOptions(options);
+    validate('StartOptions', options);
     const choice = await choosePython(options.python);
     checkInterpreter(choice);
     const arena = Arena.create(chooseShmDir(options.shmDir));

@@ -1,19 +1,98 @@
 /**
- * Run-time validation of the SDK's option objects, before anything reaches Python.
- * (Temporary hand-written checks; replaced by the generated JSON Schemas + ajv.)
+ * Run-time validation of every option object the SDK takes, before anything reaches
+ * Python. The JSON Schemas in schema/ are generated from the TypeScript types
+ * (`npm run schema`), so types, docs and checks share one source; ajv checks them and
+ * this module turns ajv's errors into a ValidationError listing every problem with
+ * its path and, for a misspelt option, the nearest valid name.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ValidationError, type Problem } from './errors.js';
-import type { StartOptions } from './recognite.js';
+import { PACKAGE_ROOT } from './package-root.js';
+import { didYouMean } from './suggest.js';
 
-const DEVICE = /^(auto|cpu|cuda|cuda:\d+)$/;
+/** Names of the generated schemas (schema/<name>.json). */
+export type SchemaName = 'StartOptions';
 
-export function validateStartOptions(options: StartOptions): void {
-  const problems: Problem[] = [];
-  if (options.device !== undefined && (typeof options.device !== 'string' || !DEVICE.test(options.device))) {
-    problems.push({
-      path: 'device',
-      message: `must be 'auto', 'cpu', 'cuda' or 'cuda:N', got ${JSON.stringify(options.device)}`,
-    });
+interface JsonSchema {
+  properties?: Record<string, JsonSchema>;
+  enum?: unknown[];
+  pattern?: string;
+  type?: string;
+  anyOf?: JsonSchema[];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const compiled = new Map<SchemaName, { check: ValidateFunction; schema: JsonSchema }>();
+
+function schemaFor(name: SchemaName): { check: ValidateFunction; schema: JsonSchema } {
+  let entry = compiled.get(name);
+  if (!entry) {
+    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8')) as JsonSchema;
+    entry = { check: ajv.compile(schema), schema };
+    compiled.set(name, entry);
   }
-  if (problems.length) throw new ValidationError('StartOptions', problems);
+  return entry;
+}
+
+/** Throw a ValidationError listing every way `value` breaks schema `name`. */
+export function validate(name: SchemaName, value: unknown, what: string = name): void {
+  const { check, schema } = schemaFor(name);
+  if (check(value)) return;
+  throw new ValidationError(what, toProblems(check.errors ?? [], schema, value));
+}
+
+/** 'a/0/b' style JSON pointers as 'a[0].b'. */
+function toPath(pointer: string, extra?: string): string {
+  const parts = pointer.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  return parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), root);
+}
+
+function schemaAt(root: JsonSchema, pointer: string): JsonSchema | undefined {
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<JsonSchema | undefined>((s, key) => s?.properties?.[key], root);
+}
+
+function describeBranch(s: JsonSchema): string {
+  if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(', ');
+  if (s.pattern) return `a string matching /${s.pattern}/`;
+  return s.type ?? 'something else';
+}
+
+function toProblems(errors: ErrorObject[], schema: JsonSchema, value: unknown): Problem[] {
+  const problems: Problem[] = [];
+  // anyOf failures already explain their branches: drop the per-branch noise
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  for (const e of errors) {
+    const got = JSON.stringify(valueAt(value, e.instancePath));
+    if (e.keyword === 'additionalProperties') {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys(schemaAt(schema, e.instancePath)?.properties ?? {});
+      problems.push({
+        path: toPath(e.instancePath, key),
+        message: `unknown option${didYouMean(key, known)}; valid options: ${known.join(', ')}`,
+      });
+    } else if (e.keyword === 'anyOf') {
+      const branches = (schemaAt(schema, e.instancePath)?.anyOf ?? []).map(describeBranch);
+      problems.push({ path: toPath(e.instancePath), message: `must be one of ${branches.join(', or ')}; got ${got}` });
+    } else if (!anyOfPaths.has(e.instancePath)) {
+      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
+      const message = allowed
+        ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
+        : (e.message ?? 'is invalid');
+      problems.push({ path: toPath(e.instancePath) || '(root)', message: `${message}; got ${got}` });
+    }
+  }
+  return problems;
 }
