@@ -30,6 +30,10 @@ class FirstFitAllocator:
         """Bytes currently handed out (after alignment)."""
         return sum(self._used.values())
 
+    def free_blocks(self) -> list[tuple[int, int]]:
+        """The free ``(offset, size)`` blocks, in order."""
+        return list(self._free)
+
     def allocate(self, nbytes: int) -> int | None:
         """Return the offset of a new region of at least ``nbytes``, or None when none fits."""
         size = max(align_up(nbytes), ALIGNMENT)

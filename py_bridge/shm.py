@@ -105,6 +105,14 @@ class _Segment:
             raise BridgeValidationError(f"region [{offset}, +{count} {dtype}] lies outside segment {self.path}")
         return np.frombuffer(self.map, dtype=NUMPY_DTYPES[dtype], count=count, offset=offset).reshape(shape)
 
+    def punch(self, offset: int, nbytes: int) -> None:
+        """Give the whole pages inside ``[offset, offset + nbytes)`` back to the tmpfs."""
+        page = mmap.PAGESIZE
+        start = -(-offset // page) * page
+        end = min(offset + nbytes, self.size) // page * page
+        if self.map is not None and end > start:
+            self.map.madvise(mmap.MADV_REMOVE, start, end - start)
+
     def close(self, unlink: bool) -> None:
         """Unmap (when no view is alive), close, and optionally remove the file."""
         if self.map is not None:
@@ -160,6 +168,20 @@ class SharedMemory:
             seg = _Segment(self._path(ref.segment), 0, create=False)
             self._inputs[ref.segment] = seg
         return torch.from_numpy(seg.view(ref.offset, ref.dtype, ref.shape))
+
+    def trim(self, ts_segment: str, free_ranges: list[list[int]]) -> None:
+        """Return the pages of free regions, TypeScript's and ours, to a full tmpfs.
+
+        A region that was written once keeps its pages after it is freed; under memory
+        pressure that space is handed back, so later tensors that fit can still pass.
+        """
+        seg = self._inputs.get(ts_segment) or _Segment(self._path(ts_segment), 0, create=False)
+        self._inputs[ts_segment] = seg
+        for offset, nbytes in free_ranges:
+            seg.punch(int(offset), int(nbytes))
+        with self._lock:
+            for offset, nbytes in self._alloc.free_blocks():
+                self._primary.punch(offset, nbytes)
 
     def end_call(self) -> None:
         """Unmap the transient input segments of the call that just ended."""

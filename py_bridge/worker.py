@@ -158,6 +158,13 @@ def release(payload: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@handler("shm.trim")
+def shm_trim(payload: dict[str, Any]) -> dict[str, Any]:
+    """Hand the pages of free shared-memory regions back after a 'shared memory is full' error."""
+    STATE.shm.trim(payload["segment"], payload["free"])
+    return {}
+
+
 @handler("ping")
 def ping(payload: dict[str, Any]) -> dict[str, Any]:
     """An empty call, for latency measurements and liveness checks."""

@@ -25,6 +25,11 @@ export class FirstFitAllocator {
     return total;
   }
 
+  /** The free [offset, size] blocks, in order. */
+  freeBlocks(): Array<[number, number]> {
+    return this.free.map(([start, length]) => [start, length]);
+  }
+
   /** Offset of a new region of at least `nbytes`, or undefined when no free block fits. */
   allocate(nbytes: number): number | undefined {
     const size = Math.max(alignUp(nbytes), ALIGNMENT);

@@ -176,6 +176,11 @@ export class Arena {
     return new Tensor(data, ref.shape, ref.dtype);
   }
 
+  /** The primary segment's name and its free blocks, for the worker to hand their pages back when memory is full. */
+  freeSpace(): { segment: string; free: Array<[number, number]> } {
+    return { segment: this.primary.name, free: this.alloc.freeBlocks() };
+  }
+
   /** Close the primary segment and remove every file of the session, the worker's included. Idempotent. */
   close(): void {
     if (this.closed) return;

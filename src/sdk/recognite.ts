@@ -5,7 +5,7 @@
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
 import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
-import { ClosedError, RecogniteError } from './errors.js';
+import { ClosedError, RecogniteError, SharedMemoryError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
@@ -157,6 +157,7 @@ export class Recognite implements AsyncDisposable {
       encoded = await this.encode(payload, leases);
     } catch (err) {
       releaseLeases();
+      if (err instanceof SharedMemoryError) await this.trimSharedMemory();
       throw err;
     }
     const release = this.releaseQueue.splice(0);
@@ -170,10 +171,21 @@ export class Recognite implements AsyncDisposable {
       return await this.decode(result);
     } catch (err) {
       timedOut = err instanceof Error && err.name === 'WorkerTimeoutError';
+      if (err instanceof SharedMemoryError) {
+        releaseLeases();
+        await this.trimSharedMemory();
+      }
       throw err;
     } finally {
       if (!timedOut) releaseLeases();
     }
+  }
+
+  /** After a 'shared memory is full' error: have the worker return the pages of every free region. */
+  private async trimSharedMemory(): Promise<void> {
+    await this.transport.call('shm.trim', this.arena.freeSpace(), this.callTimeoutMs).catch(() => {
+      // best effort: the original error is what the caller needs to see
+    });
   }
 
   private async encode(value: unknown, leases: Lease[]): Promise<unknown> {
