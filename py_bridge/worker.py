@@ -171,6 +171,86 @@ def ping(payload: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+# --- recognition models ------------------------------------------------------------
+def _describe_model(model_id: int, model: Any) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "embeddingDim": model.embedding_dim,
+        "numClasses": model.classifier.out_features if model.classifier is not None else None,
+        "training": model.training,
+    }
+
+
+@handler("recognizer.create")
+def recognizer_create(payload: dict[str, Any]) -> dict[str, Any]:
+    """Build a Recognizer from a RecognizerConfig that TypeScript has validated."""
+    import model_store
+
+    model_id, model = model_store.create(payload["config"], STATE.device)
+    return _describe_model(model_id, model)
+
+
+@handler("recognizer.mode")
+def recognizer_mode(payload: dict[str, Any]) -> dict[str, Any]:
+    """Switch a model to training (``training: true``) or evaluation mode."""
+    import model_store
+
+    model = model_store.get(payload["id"])
+    model.train(bool(payload["training"]))
+    return _describe_model(payload["id"], model)
+
+
+@handler("recognizer.forward")
+def recognizer_forward(payload: dict[str, Any]) -> dict[str, Any]:
+    """Logits (training mode with a classifier) or embeddings; ``eval`` forces evaluation mode for the call."""
+    import model_store
+    from shm import TensorRef
+
+    model = model_store.get(payload["id"])
+    x = STATE.shm.read(TensorRef.from_json(payload["input"]), payload["input"].get("transient", False))
+    out = model_store.run(model, x, eval_mode=bool(payload.get("eval", False)))
+    return {"output": STATE.shm.write(out).to_json()}
+
+
+@handler("recognizer.classifier")
+def recognizer_classifier(payload: dict[str, Any]) -> dict[str, Any]:
+    """Copies of the classifier's weight (one row per class) and bias, or nulls without a classifier."""
+    import model_store
+
+    clf = model_store.get(payload["id"]).classifier
+    if clf is None:
+        return {"weight": None, "bias": None}
+    bias = STATE.shm.write(clf.bias).to_json() if clf.bias is not None else None
+    return {"weight": STATE.shm.write(clf.weight).to_json(), "bias": bias}
+
+
+@handler("recognizer.save")
+def recognizer_save(payload: dict[str, Any]) -> dict[str, Any]:
+    """Save the state dict (recognite's keys) atomically."""
+    import model_store
+
+    model_store.save(model_store.get(payload["id"]), payload["path"])
+    return {}
+
+
+@handler("recognizer.load")
+def recognizer_load(payload: dict[str, Any]) -> dict[str, Any]:
+    """Load a state dict, refusing (with the keys named) one that does not fit."""
+    import model_store
+
+    model_store.load(model_store.get(payload["id"]), payload["path"])
+    return {}
+
+
+@handler("recognizer.dispose")
+def recognizer_dispose(payload: dict[str, Any]) -> dict[str, Any]:
+    """Forget a model and free its memory."""
+    import model_store
+
+    model_store.dispose(payload["id"])
+    return {}
+
+
 # --- diagnostics used by the fault tests -------------------------------------------
 @handler("debug.raise")
 def debug_raise(payload: dict[str, Any]) -> dict[str, Any]:
