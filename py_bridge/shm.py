@@ -97,6 +97,7 @@ class _Segment:
             os.close(self.fd)
             raise
         self.path = path
+        self.reserved = 0  # bytes from the start already backed by pages (see SharedMemory._reserve)
 
     def view(self, offset: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
         """A numpy array over bytes of the mapping, no copy."""
@@ -182,6 +183,7 @@ class SharedMemory:
         with self._lock:
             for offset, nbytes in self._alloc.free_blocks():
                 self._primary.punch(offset, nbytes)
+            self._primary.reserved = 0  # punched pages must be reserved again before use
 
     def end_call(self) -> None:
         """Unmap the transient input segments of the call that just ended."""
@@ -221,8 +223,13 @@ class SharedMemory:
     def _reserve(seg: _Segment, offset: int, nbytes: int) -> None:
         # Touching an unbacked page of a full tmpfs kills the process with SIGBUS;
         # reserving first turns that into an OSError the caller gets as a message.
+        # Ranges below the segment's high-water mark are backed already.
+        end = offset + nbytes
+        if end <= seg.reserved:
+            return
         try:
-            os.posix_fallocate(seg.fd, offset, nbytes)
+            os.posix_fallocate(seg.fd, seg.reserved, end - seg.reserved)
+            seg.reserved = end
         except OSError as exc:
             raise SharedMemoryFull(
                 exc.errno,

@@ -265,6 +265,16 @@ def debug_sleep(payload: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@handler("debug.setenv")
+def debug_setenv(payload: dict[str, Any]) -> dict[str, Any]:
+    """Set (or, with a null value, remove) an environment variable of the worker, e.g. TORCH_HOME in tests."""
+    if payload.get("value") is None:
+        os.environ.pop(payload["name"], None)
+    else:
+        os.environ[payload["name"]] = str(payload["value"])
+    return {}
+
+
 @handler("debug.print")
 def debug_print(payload: dict[str, Any]) -> dict[str, Any]:
     """Print to stdout from Python and from C, to show neither reaches the user's stdout."""

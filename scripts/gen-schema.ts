@@ -9,6 +9,7 @@ import { PACKAGE_ROOT } from '../src/sdk/package-root.js';
 /** Every config type the SDK validates at run time, and the module that declares it. */
 export const SCHEMA_SOURCES = {
   StartOptions: 'src/sdk/recognite.ts',
+  RecognizerConfig: 'src/sdk/recognizer.ts',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_SOURCES;

@@ -133,5 +133,8 @@ function ensurePythonEnv() {
 }
 
 const pythonOnly = process.argv.includes('--python-only');
-if (!pythonOnly) ensureNodeModules();
+if (!pythonOnly) {
+  ensureNodeModules();
+  run(process.execPath, [join(PACKAGE_ROOT, 'scripts', 'build-native.mjs')]);
+}
 ensurePythonEnv();

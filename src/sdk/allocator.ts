@@ -25,9 +25,12 @@ export class FirstFitAllocator {
     return total;
   }
 
-  /** The free [offset, size] blocks, in order. */
-  freeBlocks(): Array<[number, number]> {
-    return this.free.map(([start, length]) => [start, length]);
+  /** Mark every free block as allocated and return them as [offset, size]; release each by its offset. */
+  claimAllFree(): Array<[number, number]> {
+    const claimed = this.free;
+    this.free = [];
+    for (const [start, length] of claimed) this.used.set(start, length);
+    return claimed;
   }
 
   /** Offset of a new region of at least `nbytes`, or undefined when no free block fits. */

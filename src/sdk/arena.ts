@@ -7,19 +7,21 @@
  * segments and reads results out of the worker's segments; only small descriptors
  * travel through the control channel.
  *
- * Node has no mmap without a native add-on, so this side moves bytes with positional
- * reads and writes on the tmpfs file: the same single copy in and single copy out a
- * mapping would need, with no compiler needed at install time. Python maps the same
- * pages with numpy and wraps them with torch.from_numpy without copying.
+ * Node has no mmap of its own: with the optional native add-on (src/sdk/native.ts) this
+ * side maps the primary segments and copies with memcpy; without it, it moves bytes
+ * with positional reads and writes on the same tmpfs files (one kernel copy each way,
+ * nothing to compile at install time). Python maps the pages with numpy and wraps
+ * them with torch.from_numpy without copying.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, ftruncateSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { read, readSync, write, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FirstFitAllocator } from './allocator.js';
 import { RecogniteError, SharedMemoryError } from './errors.js';
+import { nativeShm, type NativeShm } from './native.js';
 import { ARRAY_TYPES, Tensor, type DType, type TensorData } from './tensor.js';
 
 const readAsync = promisify(read);
@@ -76,7 +78,14 @@ function shmError(err: unknown, what: string, dir: string): RecogniteError {
 interface Segment {
   name: string;
   fd: number;
+  /** The whole segment, mapped, when the native add-on is present. */
+  view?: Uint8Array;
+  /** Bytes from the start already backed by tmpfs pages (mapped writes must stay below it). */
+  reserved: number;
 }
+
+/** Results at least this big get pre-faulted memory from the add-on. */
+const PREFAULT_BYTES = 1024 * 1024;
 
 export class Arena {
   readonly prefix: string;
@@ -84,6 +93,9 @@ export class Arena {
   private readonly alloc: FirstFitAllocator;
   private overflowCounter = 0;
   private closed = false;
+  private readonly native: NativeShm | undefined = nativeShm();
+  /** The worker's primary segment, mapped once on first read (add-on only). */
+  private workerPrimary: Segment | undefined;
 
   private constructor(
     readonly dir: string,
@@ -92,6 +104,18 @@ export class Arena {
     this.prefix = `recognite-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.primary = this.createSegment('ts-0', primaryBytes);
     this.alloc = new FirstFitAllocator(primaryBytes);
+    if (this.native && primaryBytes > 0) {
+      try {
+        this.primary.view = new Uint8Array(this.native.map(this.primary.fd, primaryBytes));
+      } catch {
+        // cannot map here: the file I/O path works everywhere
+      }
+    }
+  }
+
+  /** Whether tensor bytes move through memory mappings (the native add-on) or file I/O. */
+  get mode(): 'mapped' | 'file-io' {
+    return this.primary.view ? 'mapped' : 'file-io';
   }
 
   /** Create the session's primary segment; a SharedMemoryError says what to do when that fails. */
@@ -110,14 +134,20 @@ export class Arena {
     try {
       fd = openSync(join(this.dir, name), 'wx+', 0o600);
       ftruncateSync(fd, bytes);
-      return { name, fd };
+      return { name, fd, reserved: 0 };
     } catch (err) {
-      if (fd !== undefined) this.dropSegment({ name, fd });
+      if (fd !== undefined) this.dropSegment({ name, fd, reserved: 0 });
       throw shmError(err, 'creating a segment', this.dir);
     }
   }
 
+  private dropMapping(seg: Segment): void {
+    if (seg.view) this.native!.unmap(seg.view.buffer as ArrayBuffer);
+    seg.view = undefined;
+  }
+
   private dropSegment(seg: Segment): void {
+    this.dropMapping(seg);
     closeSync(seg.fd);
     try {
       unlinkSync(join(this.dir, seg.name));
@@ -144,7 +174,8 @@ export class Arena {
       else this.dropSegment(seg);
     };
     try {
-      await copyIn(seg.fd, tensor.data, at);
+      if (seg.view) this.copyInMapped(seg, tensor.data, at);
+      else await copyIn(seg.fd, tensor.data, at);
     } catch (err) {
       release();
       throw shmError(err, 'writing a tensor', this.dir);
@@ -154,43 +185,104 @@ export class Arena {
     return { ref, release };
   }
 
-  /** Copy a tensor the worker wrote out of its segment into memory owned by the caller. */
-  async read(ref: TensorRef): Promise<Tensor> {
+  private copyInMapped(seg: Segment, data: TensorData, at: number): void {
+    const end = at + data.byteLength;
+    if (end > seg.reserved) {
+      // back the pages first: writing an unbacked page of a full tmpfs would be a SIGBUS
+      this.native!.reserve(seg.fd, seg.reserved, end - seg.reserved);
+      seg.reserved = end;
+    }
+    seg.view!.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+  }
+
+  /**
+   * Copy a tensor the worker wrote out of its segment, into `into` when given (same dtype and
+   * shape: no new memory, the fastest path), else into new memory owned by the caller.
+   */
+  async read(ref: TensorRef, into?: Tensor): Promise<Tensor> {
     const Ctor = ARRAY_TYPES[ref.dtype];
     const length = ref.shape.reduce((a, b) => a * b, 1);
     const bytes = length * Ctor.BYTES_PER_ELEMENT;
-    // allocUnsafeSlow: a buffer of its own at offset 0 (aligned for any typed array), not zero-filled
-    const buf = Buffer.allocUnsafeSlow(bytes);
+    if (into) checkInto(into, ref);
+    const target = into
+      ? new Uint8Array(into.data.buffer, into.data.byteOffset, into.data.byteLength)
+      : this.freshBytes(bytes);
     if (bytes > 0) {
       if (!ref.segment.startsWith(`${this.prefix}-`) || ref.segment.includes('/')) {
         throw new RecogniteError(`worker answered with a segment outside this session: ${ref.segment}`);
       }
-      const fd = openSync(join(this.dir, ref.segment), 'r');
-      try {
-        await copyOut(fd, buf, ref.offset);
-      } finally {
-        closeSync(fd);
+      const mapped = this.mappedWorkerSegment(ref.segment);
+      if (mapped) {
+        target.set(mapped.subarray(ref.offset, ref.offset + bytes));
+      } else {
+        const fd = openSync(join(this.dir, ref.segment), 'r');
+        try {
+          await copyOut(fd, target, ref.offset);
+        } finally {
+          closeSync(fd);
+        }
       }
     }
-    const data = new Ctor(buf.buffer, buf.byteOffset, length);
-    return new Tensor(data, ref.shape, ref.dtype);
+    if (into) return into;
+    return new Tensor(new Ctor(target.buffer, target.byteOffset, length), ref.shape, ref.dtype);
   }
 
-  /** The primary segment's name and its free blocks, for the worker to hand their pages back when memory is full. */
-  freeSpace(): { segment: string; free: Array<[number, number]> } {
-    return { segment: this.primary.name, free: this.alloc.freeBlocks() };
+  /** Memory of its own at offset 0 (aligned for any typed array), not zero-filled where that costs. */
+  private freshBytes(bytes: number): Uint8Array {
+    if (this.native && bytes >= PREFAULT_BYTES) return new Uint8Array(this.native.alloc(bytes));
+    return Buffer.allocUnsafeSlow(bytes);
+  }
+
+  /** The worker's primary segment, mapped (add-on only); its overflow segments are read with file I/O. */
+  private mappedWorkerSegment(name: string): Uint8Array | undefined {
+    if (!this.native || !this.primary.view || name !== `${this.prefix}-py-0`) return undefined;
+    if (!this.workerPrimary) {
+      const fd = openSync(join(this.dir, name), 'r+');
+      const size = fstatSync(fd).size;
+      this.workerPrimary = { name, fd, reserved: size, view: new Uint8Array(this.native.map(fd, size)) };
+    }
+    return this.workerPrimary.view;
+  }
+
+  /**
+   * Run `trim` (the worker handing back the pages of the free blocks of the primary segment)
+   * while those blocks are claimed, so no concurrent call can write into them meanwhile.
+   */
+  async whileFreeSpaceClaimed(
+    trim: (space: { segment: string; free: Array<[number, number]> }) => Promise<void>,
+  ): Promise<void> {
+    const free = this.alloc.claimAllFree();
+    try {
+      await trim({ segment: this.primary.name, free });
+    } finally {
+      for (const [offset] of free) this.alloc.release(offset);
+      this.primary.reserved = 0; // pages went away: mapped writes must reserve again
+    }
   }
 
   /** Close the primary segment and remove every file of the session, the worker's included. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      closeSync(this.primary.fd);
-    } catch {
-      // already closed
+    for (const seg of [this.primary, this.workerPrimary]) {
+      if (!seg) continue;
+      try {
+        this.dropMapping(seg);
+        closeSync(seg.fd);
+      } catch {
+        // already closed
+      }
     }
     removeSessionFiles(this.dir, this.prefix);
+  }
+}
+
+function checkInto(into: Tensor, ref: TensorRef): void {
+  if (!(into instanceof Tensor) || into.dtype !== ref.dtype || into.shape.join() !== ref.shape.join()) {
+    throw new RecogniteError(
+      `the output tensor must be ${ref.dtype} [${ref.shape.join(', ')}] to receive this result, got ` +
+        (into instanceof Tensor ? `${into.dtype} [${into.shape.join(', ')}]` : String(into)),
+    );
   }
 }
 
@@ -206,7 +298,7 @@ async function copyIn(fd: number, data: TensorData, position: number): Promise<v
   }
 }
 
-async function copyOut(fd: number, buf: Buffer, position: number): Promise<void> {
+async function copyOut(fd: number, buf: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < buf.byteLength) {
     const rest = buf.byteLength - done;

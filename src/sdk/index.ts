@@ -14,3 +14,7 @@ export {
   ClosedError,
 } from './errors.js';
 export type { Problem } from './errors.js';
+export { Recognizer } from './recognizer.js';
+export type { RecognizerConfig, ResolvedRecognizerConfig } from './recognizer.js';
+export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './models.js';
+export type { ModelName, ModelInfo } from './models.js';

@@ -5,11 +5,12 @@
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
 import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
-import { ClosedError, RecogniteError, SharedMemoryError } from './errors.js';
+import { ClosedError, SharedMemoryError, ValidationError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
 import { Tensor } from './tensor.js';
+import { Recognizer, type RecognizerConfig } from './recognizer.js';
 import { readLog, Transport } from './transport.js';
 import { validate } from './validate.js';
 
@@ -134,12 +135,43 @@ export class Recognite implements AsyncDisposable {
     return (await this.invoke('info', {})) as WorkerInfo;
   }
 
-  /** Send a tensor to the worker and get the worker's copy back: the diagnostic round trip through shared memory. */
-  async echo<T extends Tensor>(tensor: T): Promise<T> {
+  /**
+   * Build a recognition model in the worker. The config is checked against the schema and the
+   * model catalog first: nothing invalid reaches Python.
+   * @throws ValidationError listing every problem, with the nearest model names or the valid weights
+   */
+  async createRecognizer(config: RecognizerConfig): Promise<Recognizer> {
+    if (this.closing) throw new ClosedError('cannot create a model: this Recognite has been closed');
+    return Recognizer.create(this, config);
+  }
+
+  /**
+   * Send a tensor to the worker and get the worker's copy back: the diagnostic round trip through
+   * shared memory.
+   * @param options.out a tensor of the same dtype and shape to receive the copy (no new memory)
+   */
+  async echo<T extends Tensor>(tensor: T, options: { out?: T } = {}): Promise<T> {
     if (!(tensor instanceof Tensor)) {
-      throw new RecogniteError('echo() takes a Tensor; build one with new Tensor(data, shape)');
+      throw ValidationError.one(
+        'echo() argument',
+        'tensor',
+        'must be a Tensor; build one with new Tensor(data, shape)',
+      );
     }
-    const result = (await this.invoke('echo', { tensor })) as { tensor: T };
+    const { out } = options;
+    if (
+      out !== undefined &&
+      (!(out instanceof Tensor) || out.dtype !== tensor.dtype || out.shape.join() !== tensor.shape.join())
+    ) {
+      throw ValidationError.one(
+        'echo() options',
+        'out',
+        `must be a ${tensor.dtype} Tensor of shape [${tensor.shape.join(', ')}]`,
+      );
+    }
+    const result = (await this.invoke('echo', { tensor }, this.callTimeoutMs, out ? { tensor: out } : undefined)) as {
+      tensor: T;
+    };
     return result.tensor;
   }
 
@@ -148,7 +180,12 @@ export class Recognite implements AsyncDisposable {
    * tensor descriptors in the result come back as Tensors. Internal to the SDK.
    * @internal
    */
-  async invoke(method: string, payload: Record<string, unknown>, timeoutMs = this.callTimeoutMs): Promise<unknown> {
+  async invoke(
+    method: string,
+    payload: Record<string, unknown>,
+    timeoutMs = this.callTimeoutMs,
+    into?: Record<string, Tensor>,
+  ): Promise<unknown> {
     if (this.closing) throw new ClosedError(`cannot call '${method}': this Recognite has been closed`);
     const leases: Lease[] = [];
     const releaseLeases = (): void => leases.forEach((l) => l.release());
@@ -168,7 +205,7 @@ export class Recognite implements AsyncDisposable {
         releaseLeases();
         if (late !== undefined) this.collectRefs(late);
       });
-      return await this.decode(result);
+      return await this.decode(result, into);
     } catch (err) {
       timedOut = err instanceof Error && err.name === 'WorkerTimeoutError';
       if (err instanceof SharedMemoryError) {
@@ -183,8 +220,10 @@ export class Recognite implements AsyncDisposable {
 
   /** After a 'shared memory is full' error: have the worker return the pages of every free region. */
   private async trimSharedMemory(): Promise<void> {
-    await this.transport.call('shm.trim', this.arena.freeSpace(), this.callTimeoutMs).catch(() => {
-      // best effort: the original error is what the caller needs to see
+    await this.arena.whileFreeSpaceClaimed(async (space) => {
+      await this.transport.call('shm.trim', space, this.callTimeoutMs).catch(() => {
+        // best effort: the original error is what the caller needs to see
+      });
     });
   }
 
@@ -203,10 +242,11 @@ export class Recognite implements AsyncDisposable {
     return value;
   }
 
-  private async decode(value: unknown): Promise<unknown> {
+  /** Turn tensor descriptors back into Tensors; `into` names caller tensors that receive top-level results. */
+  private async decode(value: unknown, into?: Record<string, Tensor>, into1?: Tensor): Promise<unknown> {
     if (isTensorRef(value)) {
       try {
-        return await this.arena.read(value);
+        return await this.arena.read(value, into1);
       } finally {
         this.queueRelease(value);
       }
@@ -214,7 +254,7 @@ export class Recognite implements AsyncDisposable {
     if (Array.isArray(value)) return Promise.all(value.map((v) => this.decode(v)));
     if (value && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await this.decode(v);
+      for (const [k, v] of Object.entries(value)) out[k] = await this.decode(v, undefined, into?.[k]);
       return out;
     }
     return value;
@@ -264,9 +304,12 @@ export class Recognite implements AsyncDisposable {
     return this.transport.pid;
   }
 
-  /** Folder and name prefix of this session's shared-memory files (diagnostics and tests). */
-  get sharedMemory(): { dir: string; prefix: string } {
-    return { dir: this.arena.dir, prefix: this.arena.prefix };
+  /**
+   * Folder and name prefix of this session's shared-memory files, and how Node moves bytes in and
+   * out of them: 'mapped' with the native add-on, 'file-io' without it (diagnostics and tests).
+   */
+  get sharedMemory(): { dir: string; prefix: string; mode: 'mapped' | 'file-io' } {
+    return { dir: this.arena.dir, prefix: this.arena.prefix, mode: this.arena.mode };
   }
 }
 

@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from './package-root.js';
 import { didYouMean } from './suggest.js';
 
 /** Names of the generated schemas (schema/<name>.json). */
-export type SchemaName = 'StartOptions';
+export type SchemaName = 'StartOptions' | 'RecognizerConfig';
 
 interface JsonSchema {
   properties?: Record<string, JsonSchema>;
@@ -70,6 +70,19 @@ function describeBranch(s: JsonSchema): string {
   return s.type ?? 'something else';
 }
 
+/** Long enums (model names) get the nearest valid values instead of the whole list. */
+const LONG_ENUM = 8;
+
+function describeError(e: ErrorObject, got: unknown): string {
+  const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
+  if (!allowed) return `${e.message ?? 'is invalid'}; got ${JSON.stringify(got)}`;
+  if (allowed.length > LONG_ENUM && typeof got === 'string') {
+    const names = allowed.map(String);
+    return `unknown value ${JSON.stringify(got)}${didYouMean(got, names)}; ${names.length} valid values, e.g. ${names.slice(0, 3).join(', ')}`;
+  }
+  return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(got)}`;
+}
+
 function toProblems(errors: ErrorObject[], schema: JsonSchema, value: unknown): Problem[] {
   const problems: Problem[] = [];
   // anyOf failures already explain their branches: drop the per-branch noise
@@ -87,11 +100,10 @@ function toProblems(errors: ErrorObject[], schema: JsonSchema, value: unknown): 
       const branches = (schemaAt(schema, e.instancePath)?.anyOf ?? []).map(describeBranch);
       problems.push({ path: toPath(e.instancePath), message: `must be one of ${branches.join(', or ')}; got ${got}` });
     } else if (!anyOfPaths.has(e.instancePath)) {
-      const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
-      const message = allowed
-        ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`
-        : (e.message ?? 'is invalid');
-      problems.push({ path: toPath(e.instancePath) || '(root)', message: `${message}; got ${got}` });
+      problems.push({
+        path: toPath(e.instancePath) || '(root)',
+        message: describeError(e, valueAt(value, e.instancePath)),
+      });
     }
   }
   return problems;
