@@ -212,6 +212,9 @@ def main(argv: list[str]) -> int:
     """
     output = Path(argv[1] if len(argv) > 1 else DEFAULT_OUTPUT)
     torch.manual_seed(0)
+    # The forwards are small: one thread is barely slower, and immune to the collapse that
+    # OpenMP's busy-waiting threads suffer when other processes load the CPUs.
+    torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=FutureWarning)  # GoogLeNet's notice about its init
     started = time.monotonic()
     entries = []

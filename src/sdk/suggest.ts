@@ -1,17 +1,19 @@
 /** "Did you mean …?": the valid names nearest to a wrong one, by edit distance. */
 
-/** Levenshtein distance, case-insensitive, ignoring '-' and '_' differences being cheap. */
+/** Levenshtein distance, case-insensitive (two reused rows: no allocation per call beyond them). */
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
-  let prev = Array.from({ length: t.length + 1 }, (_, j) => j);
+  let prev = new Uint32Array(t.length + 1);
+  let cur = new Uint32Array(t.length + 1);
+  for (let j = 0; j <= t.length; j++) prev[j] = j;
   for (let i = 1; i <= s.length; i++) {
-    const cur = [i];
+    cur[0] = i;
     for (let j = 1; j <= t.length; j++) {
-      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      const cost = s.charCodeAt(i - 1) === t.charCodeAt(j - 1) ? 0 : 1;
       cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
     }
-    prev = cur;
+    [prev, cur] = [cur, prev];
   }
   return prev[t.length]!;
 }
