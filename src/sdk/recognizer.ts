@@ -104,12 +104,21 @@ export function resolveRecognizerConfig(config: RecognizerConfig): ResolvedRecog
  * Check that `x` is a batch of images this model can take: float32, N × 3 × H × W with N ≥ 1,
  * H and W at least the model's minimum (exactly its size where it is fixed), all values finite.
  */
-export function checkImageBatch(x: unknown, info: ModelInfo, what = 'input'): asserts x is Tensor<'float32'> {
-  const size = info.minInputSize;
-  const max = info.maxInputSize ?? Infinity;
-  const expected = info.fixedInputSize
-    ? `N × 3 × ${size} × ${size} (${info.name} takes exactly ${size}×${size})`
-    : `N × 3 × H × W with ${max < Infinity ? `${size} ≤ H, W ≤ ${max}` : `H, W ≥ ${size}`}`;
+export function checkImageBatch(
+  x: unknown,
+  info: ModelInfo,
+  what = 'input',
+  pretrained = false,
+): asserts x is Tensor<'float32'> {
+  // The catalog's sizes are those of the model built without weights; pretrained ViT weights
+  // can fix a larger size (vit_h_14's DEFAULT: 518), which only the worker knows.
+  const bounded = !(pretrained && info.fixedInputSize);
+  const size = bounded ? info.minInputSize : 1;
+  const max = bounded ? (info.maxInputSize ?? Infinity) : Infinity;
+  const expected =
+    info.fixedInputSize && bounded
+      ? `N × 3 × ${size} × ${size} (${info.name} takes exactly ${size}×${size})`
+      : `N × 3 × H × W with ${max < Infinity ? `${size} ≤ H, W ≤ ${max}` : `H, W ≥ ${size}`}`;
   if (!(x instanceof Tensor)) {
     throw ValidationError.one(what, '', `must be a Tensor of shape ${expected}, got ${typeof x}`);
   }
@@ -166,6 +175,10 @@ export class Recognizer {
     return modelInfo(this.config.modelName);
   }
 
+  private get pretrained(): boolean {
+    return this.config.weights !== null || this.config.weightsPath !== null;
+  }
+
   /** Whether the model is in training mode (a new model is, as in PyTorch). */
   get training(): boolean {
     return this.isTraining;
@@ -193,13 +206,13 @@ export class Recognizer {
    * @returns logits (N × numClasses) in training mode with a classifier, else embeddings (N × embeddingDim)
    */
   async forward(x: Tensor): Promise<Tensor<'float32'>> {
-    checkImageBatch(x, this.info);
+    checkImageBatch(x, this.info, 'input', this.pretrained);
     return ((await this.call('recognizer.forward', { input: x })) as { output: Tensor<'float32'> }).output;
   }
 
   /** Evaluation-mode embeddings of a batch of images (N × embeddingDim), whatever the current mode. */
   async embed(x: Tensor): Promise<Tensor<'float32'>> {
-    checkImageBatch(x, this.info);
+    checkImageBatch(x, this.info, 'input', this.pretrained);
     return ((await this.call('recognizer.forward', { input: x, eval: true })) as { output: Tensor<'float32'> }).output;
   }
 
