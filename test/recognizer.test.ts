@@ -1,5 +1,6 @@
 // The Recognizer through the SDK: recognite's behaviours, state dicts, and every bad input.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,42 @@ describe('state dicts', () => {
     await assert.rejects(m.loadStateDict(junk), assertValidation(/cannot read .*junk\.pt as a state dict/));
     await assert.rejects(m.saveStateDict(join(dir, 'no-such-folder', 'x.pt')), assertValidation(/does not exist/));
     assert.deepEqual((await m.forward(images(2, 32))).shape, [2, 2], 'the worker is still usable');
+  });
+});
+
+describe('weightsPath: a local torchvision-format state dict', () => {
+  test('two models from the same file agree; random initialisations do not', async () => {
+    const file = join(dir, 'resnet18-torchvision.pth');
+    const python = (await rt.info()).pythonExecutable;
+    execFileSync(python, [
+      '-c',
+      'import sys, torch, torchvision; torch.manual_seed(0); ' +
+        'torch.save(torchvision.models.resnet18().state_dict(), sys.argv[1])',
+      file,
+    ]);
+    const x = images(2, 32, 3);
+    const embed = async (config: Parameters<Recognite['createRecognizer']>[0]): Promise<number[]> => {
+      await using m = await rt.createRecognizer(config);
+      return [...(await m.embed(x)).data];
+    };
+    const a = await embed({ modelName: 'resnet18', numClasses: 3, weightsPath: file });
+    const b = await embed({ modelName: 'resnet18', numClasses: 3, weightsPath: file });
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(await embed({ modelName: 'resnet18', numClasses: 3 }), a);
+  });
+
+  test('BAD CALL - a file that is not a state dict, or of another model', async () => {
+    const junk = join(dir, 'not-weights.pth');
+    writeFileSync(junk, 'nope');
+    await assert.rejects(
+      rt.createRecognizer({ modelName: 'resnet18', weightsPath: junk }),
+      assertValidation(/cannot read weights file/, 'weightsPath'),
+    );
+    const file = join(dir, 'resnet18-torchvision.pth'); // written by the test above
+    await assert.rejects(
+      rt.createRecognizer({ modelName: 'resnet34', weightsPath: file }),
+      assertValidation(/does not fit resnet34/, 'weightsPath'),
+    );
   });
 });
 

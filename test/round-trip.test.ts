@@ -1,6 +1,8 @@
 // Tensors through the real worker and real shared memory, TS -> Python -> TS, byte for byte.
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DTYPES, Recognite, Tensor, type DType } from 'recognite-ts';
 import { ARRAY_TYPES } from '../src/sdk/tensor.js';
@@ -59,6 +61,19 @@ describe('echo round trips', () => {
     const t = new Tensor(big.subarray(10, 20), [10]);
     const back = await rt.echo(t);
     assert.deepEqual([...back.data], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  });
+
+  test('tensor payloads never travel through the JSON control channel', async () => {
+    const t = randomTensor('float32', [4, 1024, 1024]); // 16 MiB
+    assertSame(await rt.echo(t), t);
+    assert.ok(rt.largestControlMessage < 2048, `a control message of ${rt.largestControlMessage} characters`);
+  });
+
+  test('shared-memory files are private to the user (mode 0600)', () => {
+    const { dir, prefix } = rt.sharedMemory;
+    const files = readdirSync(dir).filter((n) => n.startsWith(`${prefix}-`));
+    assert.ok(files.some((n) => n.includes('-ts-')) && files.some((n) => n.includes('-py-')), files.join());
+    for (const name of files) assert.equal(statSync(join(dir, name)).mode & 0o777, 0o600, name);
   });
 
   test('a 256 MiB tensor (bigger than the arena) round-trips byte-exact', async () => {

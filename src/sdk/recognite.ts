@@ -299,6 +299,11 @@ export class Recognite implements AsyncDisposable {
     await this.close();
   }
 
+  /** Size in characters of the largest control message sent to the worker so far (diagnostics and tests). */
+  get largestControlMessage(): number {
+    return this.transport.largestMessage;
+  }
+
   /** Process id of the worker (diagnostics and tests). */
   get workerPid(): number | undefined {
     return this.transport.pid;

@@ -97,6 +97,8 @@ export class Transport {
   }
 
   private worker: WorkerModule | undefined;
+  /** Size of the largest control message sent so far, in characters: tensors must never inflate it. */
+  largestMessage = 0;
 
   get pid(): number | undefined {
     return this.proc.pid;
@@ -118,6 +120,7 @@ export class Transport {
       return Promise.reject(new ClosedError(`cannot call '${method}': this Recognite has been closed`));
     }
     const text = JSON.stringify(payload ?? {});
+    if (text.length > this.largestMessage) this.largestMessage = text.length;
     const answer = this.worker.dispatch(method, text);
     return this.guard(method, answer, timeoutMs, onLate).then((raw) => {
       const outcome = JSON.parse(raw) as Outcome;
