@@ -115,7 +115,10 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
 
 @handler("shutdown")
 def shutdown(payload: dict[str, Any]) -> dict[str, Any]:
-    """Remove every shared-memory file of the session; the process is stopped by TypeScript."""
+    """Stop running jobs and remove every shared-memory file; the process is stopped by TypeScript."""
+    import jobs
+
+    jobs.cancel_all()
     STATE.shm.close()
     STATE.shm = None
     return {}
@@ -249,6 +252,67 @@ def recognizer_dispose(payload: dict[str, Any]) -> dict[str, Any]:
 
     model_store.dispose(payload["id"])
     return {}
+
+
+# --- long work: background jobs -------------------------------------------------------
+def _encode(value: Any) -> Any:
+    """Replace tensors anywhere in a job result by shared-memory descriptors."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return STATE.shm.write(value).to_json()
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+@handler("job.poll")
+def job_poll(payload: dict[str, Any]) -> dict[str, Any]:
+    """A job's progress events since the last poll, its state and, once finished, its outcome."""
+    import jobs
+
+    job = jobs.get(payload["id"])
+    state = job.state  # read once: the outcome below must match it
+    out: dict[str, Any] = {"state": state, "events": job.context.take_events()}
+    if state == "done":
+        out["result"] = _encode(job.result)
+    elif state == "failed":
+        out["error"] = describe(job.error) if job.error is not None else None
+    if state != "running":
+        jobs.forget(job.id)
+    return out
+
+
+@handler("job.cancel")
+def job_cancel(payload: dict[str, Any]) -> dict[str, Any]:
+    """Ask a job to stop after its current step."""
+    import jobs
+
+    jobs.get(payload["id"]).context.cancel()
+    return {}
+
+
+@handler("debug.countJob")
+def debug_count_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """A job that counts ``steps`` steps of ``stepSeconds``, reporting each: for the job tests."""
+    import jobs
+
+    steps, pause, fail_at = int(payload.get("steps", 5)), float(payload.get("stepSeconds", 0.01)), payload.get("failAt")
+
+    def count(ctx: jobs.JobContext) -> dict[str, Any]:
+        import torch
+
+        for step in range(1, steps + 1):
+            ctx.check_cancelled()
+            time.sleep(pause)
+            if step == fail_at:
+                raise RuntimeError(f"failed at step {step} (on purpose)")
+            ctx.report({"type": "step", "step": step, "of": steps})
+        return {"counted": steps, "values": torch.arange(steps, dtype=torch.float32)}
+
+    return {"job": jobs.start("count", count).id}
 
 
 # --- diagnostics used by the fault tests -------------------------------------------

@@ -83,6 +83,11 @@ export class WorkerTimeoutError extends RecogniteError {
   }
 }
 
+/** Long work stopped by its AbortSignal; what it leaves behind (model, last checkpoint) is consistent. */
+export class AbortError extends RecogniteError {
+  override name = 'AbortError';
+}
+
 /** A call on a Recognite (or a model of it) after `close()`. */
 export class ClosedError extends RecogniteError {
   override name = 'ClosedError';

@@ -12,6 +12,7 @@ export {
   WorkerCrashedError,
   WorkerTimeoutError,
   ClosedError,
+  AbortError,
 } from './errors.js';
 export type { Problem } from './errors.js';
 export { Recognizer } from './recognizer.js';

@@ -1,0 +1,86 @@
+/**
+ * Long work as cancellable jobs with progress (the worker side is py_bridge/jobs.py).
+ * A job runs on a thread of its own in the worker; this module polls it for progress
+ * events, hands them to `onProgress`, turns an AbortSignal into a cancellation that
+ * takes effect after the current step, and resolves with the job's result.
+ */
+import { AbortError, fromWorkerFailure, type WorkerFailure } from './errors.js';
+
+/** Options every long-running call accepts. */
+export interface JobOptions<Event> {
+  /** Called with each progress event, in order, while the work runs. */
+  onProgress?: (event: Event) => void;
+  /** Stops the work after its current step; the promise then rejects with AbortError. */
+  signal?: AbortSignal;
+}
+
+/** What a job needs of its Recognite: a way to call the worker. */
+export interface JobHost {
+  invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;
+}
+
+interface Poll<Event, Result> {
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  events: Event[];
+  result?: Result;
+  error?: WorkerFailure;
+}
+
+/** How often a running job is polled; progress events arrive at most this late. */
+export const POLL_MS = 100;
+
+function aborted(what: string, signal: AbortSignal): AbortError {
+  const err = new AbortError(`${what} was aborted`);
+  (err as { cause?: unknown }).cause = signal.reason;
+  return err;
+}
+
+/**
+ * Start a job with `startMethod` (whose result is `{ job: id }`) and see it through.
+ * @param what names the work in errors ('fit', 'embed')
+ */
+export async function runJob<Event, Result>(
+  host: JobHost,
+  what: string,
+  startMethod: string,
+  payload: Record<string, unknown>,
+  options: JobOptions<Event> = {},
+): Promise<Result> {
+  const { signal, onProgress } = options;
+  if (signal?.aborted) throw aborted(what, signal);
+  const { job } = (await host.invoke(startMethod, payload)) as { job: number };
+  let cancelAsked = false;
+  let callbackError: unknown;
+  const cancel = (): void => {
+    if (cancelAsked) return;
+    cancelAsked = true;
+    host.invoke('job.cancel', { id: job }).catch(() => {
+      // the job may have finished meanwhile; the next poll tells
+    });
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    for (;;) {
+      const poll = (await host.invoke('job.poll', { id: job })) as Poll<Event, Result>;
+      for (const event of poll.events) {
+        try {
+          onProgress?.(event);
+        } catch (err) {
+          callbackError ??= err; // a throwing callback stops the work, and its error is the outcome
+          cancel();
+        }
+      }
+      if (poll.state === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        continue;
+      }
+      if (callbackError !== undefined) throw callbackError;
+      if (signal?.aborted) throw aborted(what, signal);
+      if (poll.state === 'done') return poll.result as Result;
+      if (poll.state === 'failed' && poll.error) throw fromWorkerFailure(what, poll.error);
+      throw new AbortError(`${what} was cancelled`);
+    }
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}
