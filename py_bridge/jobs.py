@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 

@@ -294,6 +294,51 @@ def job_cancel(payload: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+@handler("recognizer.fit")
+def recognizer_fit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start training a model as a job (see train.py); TypeScript polls it."""
+    import jobs
+    import model_store
+    import train
+
+    model = model_store.get(payload["id"])
+    options = payload["options"]
+    return {"job": jobs.start("fit", lambda ctx: train.fit(model, STATE.device, options, ctx)).id}
+
+
+# --- data sets ------------------------------------------------------------------------
+@handler("data.synthetic")
+def data_synthetic(payload: dict[str, Any]) -> dict[str, Any]:
+    """Generate a synthetic recognition data set as a job (see synthetic.py)."""
+    import jobs
+    import synthetic
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        def progress(done: int, total: int) -> None:
+            ctx.check_cancelled()
+            ctx.report({"type": "progress", "done": done, "total": total})
+
+        return synthetic.generate(
+            payload["outDir"],
+            payload["identities"],
+            payload["samplesPerIdentity"],
+            size=payload.get("size", 64),
+            seed=payload.get("seed", 0),
+            progress=progress,
+            image_format=payload.get("format", "png"),
+        )
+
+    return {"job": jobs.start("synthetic", run).id}
+
+
+@handler("data.split")
+def data_split(payload: dict[str, Any]) -> dict[str, Any]:
+    """Split a CSV data set (recognite's semantics) and write one CSV per part into ``outDir``."""
+    import data_splits
+
+    return data_splits.split_to_csvs(payload)
+
+
 @handler("debug.countJob")
 def debug_count_job(payload: dict[str, Any]) -> dict[str, Any]:
     """A job that counts ``steps`` steps of ``stepSeconds``, reporting each: for the job tests."""

@@ -10,6 +10,10 @@ import { PACKAGE_ROOT } from '../src/sdk/package-root.js';
 export const SCHEMA_SOURCES = {
   StartOptions: 'src/sdk/recognite.ts',
   RecognizerConfig: 'src/sdk/recognizer.ts',
+  FitConfig: 'src/sdk/recognizer.ts',
+  DatasetRef: 'src/sdk/data.ts',
+  SyntheticOptions: 'src/sdk/data.ts',
+  SplitOptions: 'src/sdk/data.ts',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_SOURCES;

@@ -5,6 +5,7 @@
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
 import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
+import { DataApi } from './data.js';
 import { ClosedError, SharedMemoryError, ValidationError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
@@ -72,6 +73,8 @@ export const DEFAULT_CALL_TIMEOUT_MS = 600_000;
 const BOOT_TIMEOUT_MS = 300_000;
 
 export class Recognite implements AsyncDisposable {
+  /** Data-set helpers that run in the worker: synthetic data sets and recognite's splits. */
+  readonly data: DataApi = new DataApi(this);
   private readonly releaseQueue: TensorRef[] = [];
   private releaseScheduled = false;
   private closing: Promise<void> | undefined;

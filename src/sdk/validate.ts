@@ -13,7 +13,8 @@ import { PACKAGE_ROOT } from './package-root.js';
 import { didYouMean } from './suggest.js';
 
 /** Names of the generated schemas (schema/<name>.json). */
-export type SchemaName = 'StartOptions' | 'RecognizerConfig';
+export type SchemaName =
+  'StartOptions' | 'RecognizerConfig' | 'FitConfig' | 'DatasetRef' | 'SyntheticOptions' | 'SplitOptions';
 
 interface JsonSchema {
   properties?: Record<string, JsonSchema>;

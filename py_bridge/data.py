@@ -1,0 +1,167 @@
+"""CSV data sets and the image pipeline: the only place images are decoded.
+
+TypeScript never sees pixels: it names a CSV (``image`` and ``label`` columns by default,
+relative image paths resolved against the CSV's folder) and the worker reads, checks and
+decodes. Every problem is reported with the CSV row it comes from, up front where that is
+cheap (columns, empty labels, missing files) and with the file's path when an image turns
+out undecodable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.io import ImageReadMode, decode_image
+from torchvision.transforms import v2
+
+from bridge_errors import BridgeValidationError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a data set is: a CSV and the names of its two columns."""
+
+    csv: str
+    image_column: str = "image"
+    label_column: str = "label"
+
+    @staticmethod
+    def from_json(obj: dict[str, Any], path: str = "dataset") -> DatasetSpec:
+        """Parse the ``DatasetRef`` TypeScript sends."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("csv"), str):
+            raise BridgeValidationError(f"a data set needs a 'csv' path, got {obj!r}", path=path)
+        return DatasetSpec(obj["csv"], obj.get("imageColumn") or "image", obj.get("labelColumn") or "label")
+
+
+def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True) -> pd.DataFrame:
+    """Read and check a data set CSV; the ``image`` column comes back as absolute paths.
+
+    Raises:
+        BridgeValidationError: naming the CSV row of a missing column, an empty label or a missing file.
+    """
+    if not os.path.isfile(spec.csv):
+        raise BridgeValidationError(f"CSV file not found: {spec.csv}", path=f"{path}.csv")
+    try:
+        # labels keep the type pandas infers (as recognite reads them): int labels sort as ints
+        df = pd.read_csv(spec.csv, keep_default_na=False)
+    except Exception as exc:
+        raise BridgeValidationError(f"cannot read {spec.csv} as CSV: {exc}", path=f"{path}.csv") from None
+    for column, option in ((spec.image_column, "imageColumn"), (spec.label_column, "labelColumn")):
+        if column not in df.columns:
+            raise BridgeValidationError(
+                f"{spec.csv} has no column {column!r} (its columns: {', '.join(map(str, df.columns))}); "
+                f"set {option} to the right name",
+                path=f"{path}.{option}",
+            )
+    if len(df) == 0:
+        raise BridgeValidationError(f"{spec.csv} has no rows: the data set is empty", path=f"{path}.csv")
+    folder = os.path.dirname(os.path.abspath(spec.csv))
+    problems = []
+    images = []
+    for i, (image, label) in enumerate(zip(df[spec.image_column], df[spec.label_column], strict=True)):
+        row = i + 2  # 1-based, after the header line
+        if str(label).strip() == "":
+            problems.append(f"row {row}: empty label")
+        image = str(image)
+        full = image if os.path.isabs(image) else os.path.join(folder, image)
+        if image.strip() == "":
+            problems.append(f"row {row}: empty image path")
+        elif check_files and not os.path.isfile(full):
+            problems.append(f"row {row}: image file not found: {full}")
+        images.append(full)
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise BridgeValidationError(f"{spec.csv}: {shown}", path=f"{path}.csv")
+    out = pd.DataFrame({"image": images, "label": df[spec.label_column].to_numpy()})
+    out["row"] = range(2, len(out) + 2)
+    return out
+
+
+def train_transform(size: int, hflip: bool) -> v2.Compose:
+    """Resize the shortest side to ``size``, take a random ``size`` square, maybe flip, normalise."""
+    steps: list[Any] = [v2.Resize(size, antialias=True), v2.RandomCrop(size)]
+    if hflip:
+        steps.append(v2.RandomHorizontalFlip())
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    return v2.Compose(steps)
+
+
+def eval_transform(size: int) -> v2.Compose:
+    """Resize the shortest side to ``size``, take the centre square, normalise."""
+    return v2.Compose(
+        [
+            v2.Resize(size, antialias=True),
+            v2.CenterCrop(size),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+
+def load_image(path: str, row: int) -> torch.Tensor:
+    """Decode a JPEG or PNG as 3 × H × W uint8 (grayscale made RGB, alpha dropped)."""
+    try:
+        return decode_image(path, mode=ImageReadMode.RGB)
+    except Exception as exc:
+        raise BridgeValidationError(f"cannot decode image {path} (CSV row {row}): {exc}", path="dataset") from None
+
+
+def sorted_labels(frame: pd.DataFrame) -> list[Any]:
+    """The distinct labels as plain Python values, sorted (as strings when types are mixed)."""
+    labels = frame["label"].unique().tolist()
+    try:
+        return sorted(labels)
+    except TypeError:
+        return sorted(labels, key=str)
+
+
+class ImageDataset(Dataset):
+    """Rows of a checked CSV, decoded and transformed on access; labels as class indices."""
+
+    def __init__(self, frame: pd.DataFrame, transform: v2.Compose, classes: list[str] | None = None) -> None:
+        """``classes`` fixes the label → index mapping (sorted labels by default)."""
+        self.frame = frame.reset_index(drop=True)
+        self.classes = classes if classes is not None else sorted_labels(self.frame)
+        index = {c: i for i, c in enumerate(self.classes)}
+        self.targets = [index.get(label, -1) for label in self.frame["label"]]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        """Number of rows."""
+        return len(self.frame)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        """The transformed image of row ``i`` and its class index."""
+        row = self.frame.iloc[i]
+        return self.transform(load_image(row["image"], int(row["row"]))), self.targets[i]
+
+
+def default_num_workers() -> int:
+    """Loader processes: one per spare core, at most 4 (none on a single core)."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool,
+    num_workers: int,
+    generator: torch.Generator | None = None,
+) -> DataLoader:
+    """A DataLoader over ``dataset`` (order from ``generator`` when shuffling)."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        generator=generator,
+        drop_last=False,
+    )

@@ -1,0 +1,185 @@
+"""Training a Recognizer: recognite's objective, run as a cancellable job with progress.
+
+The loss is softmax cross-entropy over the Recognizer's cosine logits, optionally scaled
+(NormFace) and with an additive cosine margin on the target class (CosFace). recognite
+trains with the unscaled cosines (``logitScale: 1``), which leaves the loss stuck near
+ln(classes); a scale of 16 is the default here (see docs). Every epoch can end with an
+atomic checkpoint, and a run resumed from one gives the same result as an uninterrupted
+run with the same seed: data order and augmentation are drawn from ``seed + epoch``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
+
+from bridge_errors import BridgeValidationError
+from data import (
+    DatasetSpec,
+    ImageDataset,
+    default_num_workers,
+    eval_transform,
+    make_loader,
+    read_csv,
+    sorted_labels,
+    train_transform,
+)
+from jobs import JobContext
+from recognizer import Recognizer
+
+
+def cosface_loss(logits: torch.Tensor, targets: torch.Tensor, scale: float, margin: float) -> torch.Tensor:
+    """Cross-entropy of ``scale * (cos - margin on the target)``; scale 1 and margin 0 is recognite's loss."""
+    if margin:
+        logits = logits - margin * F.one_hot(targets, logits.shape[1]).to(logits.dtype)
+    return F.cross_entropy(scale * logits, targets)
+
+
+def save_atomic(obj: dict[str, Any], path: str) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=".recognite-", suffix=".tmp", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@torch.no_grad()
+def embed_dataset(model: Recognizer, dataset: ImageDataset, batch_size: int, device: torch.device) -> torch.Tensor:
+    """Evaluation-mode embeddings of every row, in order."""
+    was_training = model.training
+    model.eval()
+    try:
+        loader = make_loader(dataset, batch_size, shuffle=False, num_workers=0)
+        return torch.cat([model(x.to(device)).cpu() for x, _ in loader])
+    finally:
+        model.train(was_training)
+
+
+def top1_accuracy(
+    model: Recognizer, gallery: ImageDataset, query: ImageDataset, batch: int, device: torch.device
+) -> float:
+    """Fraction of queries whose most similar gallery image has their label (cosine similarity)."""
+    g = F.normalize(embed_dataset(model, gallery, batch, device), dim=1)
+    q = F.normalize(embed_dataset(model, query, batch, device), dim=1)
+    best = (q @ g.T).argmax(dim=1)
+    g_labels = gallery.frame["label"].to_numpy()
+    q_labels = query.frame["label"].to_numpy()
+    return float((g_labels[best.numpy()] == q_labels).mean())
+
+
+def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Train ``model`` as ``options`` (a validated FitOptions) say; report progress through ``ctx``."""
+    started = time.monotonic()
+    was_training = model.training
+    epochs, batch_size, size = int(options["epochs"]), int(options["batchSize"]), int(options["size"])
+    seed = int(options.get("seed", 0))
+    scale, margin = float(options.get("logitScale", 16.0)), float(options.get("margin", 0.0))
+    workers = options.get("numWorkers")
+    workers = default_num_workers() if workers is None else int(workers)
+
+    frame = read_csv(DatasetSpec.from_json(options["train"], "train"), "train")
+    classes = sorted_labels(frame)
+    if model.classifier is None or model.classifier.out_features != len(classes):
+        have = "no classifier" if model.classifier is None else f"numClasses {model.classifier.out_features}"
+        raise BridgeValidationError(
+            f"the training set has {len(classes)} labels but the model has {have}: "
+            f"create it with numClasses: {len(classes)}",
+            path="train",
+        )
+    train_set = ImageDataset(frame, train_transform(size, bool(options.get("hflip", True))), classes)
+    validation = None
+    if options.get("validation"):
+        gallery = ImageDataset(read_csv(DatasetSpec.from_json(options["validation"]["gallery"])), eval_transform(size))
+        query = ImageDataset(read_csv(DatasetSpec.from_json(options["validation"]["query"])), eval_transform(size))
+        validation = (gallery, query)
+
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=float(options.get("lr", 0.01)),
+        momentum=float(options.get("momentum", 0.9)),
+        weight_decay=float(options.get("weightDecay", 5e-4)),
+    )
+    history: list[dict[str, Any]] = []
+    first_epoch = 0
+    if options.get("resumeFrom"):
+        checkpoint = torch.load(options["resumeFrom"], map_location="cpu", weights_only=True)
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        first_epoch = int(checkpoint["epoch"])
+        history = list(checkpoint.get("history", []))
+    checkpoint_dir = options.get("checkpointDir")
+    if checkpoint_dir:
+        os.makedirs(checkpoint_dir, exist_ok=True)
+
+    drop_last = len(train_set) > batch_size  # a last batch of one would break BatchNorm
+    steps = len(train_set) // batch_size if drop_last else 1
+    for epoch in range(first_epoch, epochs):
+        torch.manual_seed(seed + epoch)  # augmentation, dropout
+        order = torch.Generator().manual_seed(seed + epoch)
+        loader = torch.utils.data.DataLoader(
+            train_set, batch_size=batch_size, shuffle=True, num_workers=workers, generator=order, drop_last=drop_last
+        )
+        model.train()
+        epoch_start, seen, total_loss = time.monotonic(), 0, 0.0
+        for step, (x, y) in enumerate(loader, start=1):
+            ctx.check_cancelled()  # stop between batches: the model holds whole steps only
+            logits = model(x.to(device))
+            loss = cosface_loss(logits, y.to(device), scale, margin)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += len(y)
+            total_loss += float(loss) * len(y)
+            elapsed = time.monotonic() - epoch_start
+            rate = seen / elapsed if elapsed > 0 else 0.0
+            remaining = (steps - step) * (elapsed / step) + (epochs - epoch - 1) * (elapsed / step) * steps
+            ctx.report(
+                {
+                    "type": "batch",
+                    "epoch": epoch + 1,
+                    "epochs": epochs,
+                    "step": step,
+                    "steps": steps,
+                    "loss": float(loss),
+                    "samplesPerSec": rate,
+                    "etaSeconds": remaining,
+                }
+            )
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "loss": total_loss / max(seen, 1),
+            "seconds": time.monotonic() - epoch_start,
+        }
+        if validation:
+            record["top1"] = top1_accuracy(model, *validation, batch_size, device)
+            record["chanceTop1"] = 1.0 / validation[0].frame["label"].nunique()
+        history.append(record)
+        if checkpoint_dir:
+            save_atomic(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": epoch + 1,
+                    "history": history,
+                    "classes": classes,
+                },
+                os.path.join(checkpoint_dir, "last.pt"),
+            )
+        ctx.report({"type": "epoch", **record, "epochs": epochs})
+        if math.isnan(record["loss"]):
+            raise BridgeValidationError("the loss became NaN: lower lr or logitScale", path="lr")
+    model.train(was_training)
+    return {"history": history, "seconds": time.monotonic() - started, "classes": classes}
