@@ -10,6 +10,7 @@ out undecodable.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,10 @@ from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
 from bridge_errors import BridgeValidationError
+
+# torchvision 0.29 deprecates its decoders in favour of TorchCodec; they are still the pinned,
+# tested path here (the issue asks for torchvision's decoding), so the notice is not repeated to users.
+warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities", category=DeprecationWarning)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

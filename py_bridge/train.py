@@ -80,6 +80,21 @@ def top1_accuracy(
     return float((g_labels[best.numpy()] == q_labels).mean())
 
 
+def _model_config(model: Recognizer) -> dict[str, Any]:
+    """The RecognizerConfig fields a checkpoint needs to rebuild its model."""
+    return {
+        "modelName": model.model_name,
+        "numClasses": model.classifier.out_features if model.classifier is not None else None,
+        "clfBias": model.classifier is not None and model.classifier.bias is not None,
+        "normalize": model.normalize,
+    }
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """The fit options without nulls (``torch.load(weights_only=True)`` reads plain containers only)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
 def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Train ``model`` as ``options`` (a validated FitOptions) say; report progress through ``ctx``."""
     started = time.monotonic()
@@ -141,8 +156,9 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            loss_value = loss.detach().item()
             seen += len(y)
-            total_loss += float(loss) * len(y)
+            total_loss += loss_value * len(y)
             elapsed = time.monotonic() - epoch_start
             rate = seen / elapsed if elapsed > 0 else 0.0
             remaining = (steps - step) * (elapsed / step) + (epochs - epoch - 1) * (elapsed / step) * steps
@@ -153,7 +169,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
                     "epochs": epochs,
                     "step": step,
                     "steps": steps,
-                    "loss": float(loss),
+                    "loss": loss_value,
                     "samplesPerSec": rate,
                     "etaSeconds": remaining,
                 }
@@ -175,6 +191,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
                     "epoch": epoch + 1,
                     "history": history,
                     "classes": classes,
+                    "config": {"model": _model_config(model), "fit": _plain(options)},
                 },
                 os.path.join(checkpoint_dir, "last.pt"),
             )

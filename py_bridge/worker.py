@@ -306,6 +306,17 @@ def recognizer_fit(payload: dict[str, Any]) -> dict[str, Any]:
     return {"job": jobs.start("fit", lambda ctx: train.fit(model, STATE.device, options, ctx)).id}
 
 
+@handler("recognizer.embedFiles")
+def recognizer_embed_files(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start embedding image files (a list of paths or a data set CSV) as a job."""
+    import embed_files
+    import jobs
+    import model_store
+
+    model = model_store.get(payload["id"])
+    return {"job": jobs.start("embed", lambda ctx: embed_files.embed(model, STATE.device, payload, ctx)).id}
+
+
 # --- data sets ------------------------------------------------------------------------
 @handler("data.synthetic")
 def data_synthetic(payload: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ export { Recognizer } from './recognizer.js';
 export type { RecognizerConfig, ResolvedRecognizerConfig } from './recognizer.js';
 export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './models.js';
 export type { ModelName, ModelInfo } from './models.js';
+export type { EmbedConfig, EmbedOptions, EmbedProgress } from './recognizer.js';
 export type { FitConfig, FitOptions, FitEvent, FitBatchEvent, EpochRecord, FitResult } from './recognizer.js';
 export { DataApi } from './data.js';
 export type {

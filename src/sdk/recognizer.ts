@@ -161,6 +161,40 @@ export interface FitResult {
   classes: Array<string | number>;
 }
 
+/** How to embed image files: the plain, validated part of EmbedOptions. */
+export interface EmbedConfig {
+  /**
+   * Side of the square the images are resized and centre-cropped to.
+   * @default the model's defaultInputSize
+   * @minimum 1
+   * @TJS-type integer
+   */
+  size?: number;
+  /**
+   * @default 64
+   * @minimum 1
+   * @TJS-type integer
+   */
+  batchSize?: number;
+  /**
+   * Image-loading processes.
+   * @default one per spare core, at most 4
+   * @minimum 0
+   * @TJS-type integer
+   */
+  numWorkers?: number;
+}
+
+/** Progress of embedding image files. */
+export interface EmbedProgress {
+  type: 'progress';
+  done: number;
+  total: number;
+}
+
+/** Options of `embed(paths)`: an EmbedConfig plus progress and cancellation. */
+export interface EmbedOptions extends EmbedConfig, JobOptions<EmbedProgress> {}
+
 /** A RecognizerConfig with every default filled in. */
 export interface ResolvedRecognizerConfig {
   modelName: ModelName;
@@ -301,6 +335,11 @@ export class Recognizer {
     return this.isTraining;
   }
 
+  private assertUsable(what: string): void {
+    if (this.disposed) throw new ClosedError(`cannot ${what}: this Recognizer has been disposed`);
+    if (this.fitting) throw new RecogniteError(`cannot ${what}: a fit() or embed() job is running on this model`);
+  }
+
   private async call(method: string, payload: Record<string, unknown> = {}): Promise<unknown> {
     if (this.disposed) throw new ClosedError(`cannot call ${method}: this Recognizer has been disposed`);
     if (this.fitting) {
@@ -330,10 +369,53 @@ export class Recognizer {
     return ((await this.call('recognizer.forward', { input: x })) as { output: Tensor<'float32'> }).output;
   }
 
-  /** Evaluation-mode embeddings of a batch of images (N × embeddingDim), whatever the current mode. */
-  async embed(x: Tensor): Promise<Tensor<'float32'>> {
-    checkImageBatch(x, this.info, 'input', this.pretrained);
-    return ((await this.call('recognizer.forward', { input: x, eval: true })) as { output: Tensor<'float32'> }).output;
+  /**
+   * Evaluation-mode embeddings (N × embeddingDim), whatever the current mode, of a batch of images
+   * (a Tensor), or of image files: a list of paths or a data set CSV, decoded in the worker in
+   * batches (resize + centre crop to `size`), with progress and cancellation.
+   */
+  async embed(x: Tensor): Promise<Tensor<'float32'>>;
+  async embed(x: string[] | DatasetRef, options?: EmbedOptions): Promise<Tensor<'float32'>>;
+  async embed(x: Tensor | string[] | DatasetRef, options: EmbedOptions = {}): Promise<Tensor<'float32'>> {
+    if (x instanceof Tensor) {
+      checkImageBatch(x, this.info, 'input', this.pretrained);
+      return ((await this.call('recognizer.forward', { input: x, eval: true })) as { output: Tensor<'float32'> })
+        .output;
+    }
+    const { onProgress, signal, ...config } = options;
+    validate('EmbedConfig', config);
+    let source: { paths: string[] } | { dataset: DatasetRef };
+    if (Array.isArray(x)) {
+      const bad = x.findIndex((p) => typeof p !== 'string' || p === '');
+      if (bad >= 0 || x.length === 0) {
+        const path = bad >= 0 ? `paths[${bad}]` : 'paths';
+        throw ValidationError.one('embed input', path, 'must be a non-empty list of image file paths');
+      }
+      source = { paths: x.map((p) => resolve(p)) };
+    } else if (x && typeof x === 'object') {
+      source = { dataset: toDatasetRef(x) };
+    } else {
+      throw ValidationError.one('embed input', '', 'must be a Tensor, a list of image paths, or a data set ({ csv })');
+    }
+    const size = config.size ?? this.info.defaultInputSize;
+    if (size < this.info.minInputSize) {
+      const message = `${this.config.modelName} needs at least ${this.info.minInputSize}, got ${size}`;
+      throw ValidationError.one('EmbedOptions', 'size', message);
+    }
+    this.assertUsable('embed');
+    this.fitting = true; // the model is busy until the job ends
+    try {
+      const out = await runJob<EmbedProgress, { embeddings: Tensor<'float32'> }>(
+        this.worker,
+        'embed',
+        'recognizer.embedFiles',
+        { id: this.id, ...config, size, ...source },
+        { onProgress, signal },
+      );
+      return out.embeddings;
+    } finally {
+      this.fitting = false;
+    }
   }
 
   /** Copies of the classifier's weight (numClasses × embeddingDim) and bias, or null without a classifier. */
@@ -404,8 +486,7 @@ export class Recognizer {
       checkpointDir: config.checkpointDir && resolve(config.checkpointDir),
       resumeFrom: config.resumeFrom && resolve(config.resumeFrom),
     };
-    if (this.disposed) throw new ClosedError('cannot fit: this Recognizer has been disposed');
-    if (this.fitting) throw new RecogniteError('fit() is already running on this model');
+    this.assertUsable('fit');
     this.fitting = true;
     try {
       return await runJob<FitEvent, FitResult>(

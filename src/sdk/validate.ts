@@ -14,7 +14,13 @@ import { didYouMean } from './suggest.js';
 
 /** Names of the generated schemas (schema/<name>.json). */
 export type SchemaName =
-  'StartOptions' | 'RecognizerConfig' | 'FitConfig' | 'DatasetRef' | 'SyntheticOptions' | 'SplitOptions';
+  | 'StartOptions'
+  | 'RecognizerConfig'
+  | 'FitConfig'
+  | 'EmbedConfig'
+  | 'DatasetRef'
+  | 'SyntheticOptions'
+  | 'SplitOptions';
 
 interface JsonSchema {
   properties?: Record<string, JsonSchema>;

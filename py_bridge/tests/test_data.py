@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from bridge_errors import BridgeValidationError
+from data import DatasetSpec, load_image, read_csv
+
+
+@pytest.mark.parametrize(("mode", "ext"), [("L", "png"), ("RGBA", "png"), ("RGB", "jpg"), ("L", "jpg"), ("P", "png")])
+def test_any_image_decodes_as_three_channel_uint8(tmp_path, mode, ext):
+    path = tmp_path / f"img.{ext}"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (10, 14, 3), dtype=np.uint8)).convert(mode).save(path)
+    img = load_image(str(path), 2)
+    assert img.shape == (3, 10, 14) and str(img.dtype) == "torch.uint8"
+
+
+def test_undecodable_image_names_path_and_row(tmp_path):
+    path = tmp_path / "bad.png"
+    path.write_bytes(b"not an image")
+    with pytest.raises(BridgeValidationError, match=r"cannot decode image .*bad\.png \(CSV row 7\)"):
+        load_image(str(path), 7)
+
+
+def test_relative_paths_resolve_against_the_csv_folder(tmp_path):
+    (tmp_path / "sub").mkdir()
+    Image.new("RGB", (4, 4)).save(tmp_path / "sub" / "a.png")
+    (tmp_path / "d.csv").write_text("pic,who\nsub/a.png,7\n")
+    frame = read_csv(DatasetSpec(str(tmp_path / "d.csv"), "pic", "who"))
+    assert frame["image"].tolist() == [str(tmp_path / "sub" / "a.png")]
+    assert frame["label"].tolist() == [7]
+
+
+def test_every_bad_row_is_named(tmp_path):
+    (tmp_path / "d.csv").write_text("image,label\nmissing.png,a\n,b\nx.png,\n")
+    with pytest.raises(BridgeValidationError) as info:
+        read_csv(DatasetSpec(str(tmp_path / "d.csv")))
+    message = str(info.value)
+    assert "row 2: image file not found" in message
+    assert "row 3: empty image path" in message
+    assert "row 4: empty label" in message
