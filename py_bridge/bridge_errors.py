@@ -1,8 +1,10 @@
-"""Exceptions the worker raises on purpose, mapped to typed TypeScript errors.
+"""Exceptions the worker raises on purpose, mapped to typed TypeScript errors, and the checks that raise them.
 
 Anything else that escapes a handler reaches TypeScript as a ``WorkerError`` carrying
 its Python type, message and traceback.
 """
+
+import numbers
 
 
 class BridgeValidationError(ValueError):
@@ -20,3 +22,27 @@ class EnvironmentProblem(RuntimeError):
 
 class SharedMemoryFull(OSError):
     """The arena's folder has no room left; TypeScript raises it as a ``SharedMemoryError``."""
+
+
+def check_int(value: object, name: str, path: str, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` if it is an integer (not a bool) in ``[minimum, maximum]``.
+
+    Args:
+        value: The value to check.
+        name: Its Python name, for the message.
+        path: The TypeScript option name for the error.
+        minimum: The smallest allowed value.
+        maximum: The largest allowed value, or ``None`` for no limit.
+
+    Returns:
+        The value as a Python ``int``.
+
+    Raises:
+        BridgeValidationError: When the value is not an integer or out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # numpy integers too
+        raise BridgeValidationError(f"{name} must be an integer, got {value!r}", path=path)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise BridgeValidationError(f"{name} must be {bounds}, got {value}", path=path)
+    return int(value)

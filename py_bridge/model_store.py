@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import socket
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from torchvision import models
 
 from bridge_errors import BridgeValidationError
+from checkpoints import save_atomic
 from recognizer import Recognizer
 
 _models: dict[int, Recognizer] = {}
@@ -95,17 +95,7 @@ def save(model: Recognizer, path: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise BridgeValidationError(f"folder {folder} does not exist", path="path")
-    fd, tmp = tempfile.mkstemp(prefix=".recognite-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(model.state_dict(), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    save_atomic(model.state_dict(), path)
 
 
 def load(model: Recognizer, path: str) -> None:

@@ -31,32 +31,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_errors import BridgeValidationError
+from bridge_errors import BridgeValidationError, check_int
 
 # Largest seed numpy's legacy generator (and so ``DataFrame.sample``) accepts.
 _MAX_SEED = 2**32 - 1
-
-
-def _check_int(value: object, name: str, path: str, minimum: int) -> int:
-    """Return ``value`` if it is an integer (not a bool) of at least ``minimum``.
-
-    Args:
-        value: The value to check.
-        name: Its Python name, for the message.
-        path: The TypeScript option name for the error.
-        minimum: The smallest allowed value.
-
-    Returns:
-        The value as a Python ``int``.
-
-    Raises:
-        BridgeValidationError: When the value is not an integer or is too small.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BridgeValidationError(f"{name} must be an integer, got {value!r}", path=path)
-    if value < minimum:
-        raise BridgeValidationError(f"{name} must be at least {minimum}, got {value}", path=path)
-    return int(value)
 
 
 def _check_seed(seed: object) -> int:
@@ -71,7 +49,7 @@ def _check_seed(seed: object) -> int:
     Raises:
         BridgeValidationError: When the seed is not an integer in ``[0, 2**32 - 1]``.
     """
-    seed = _check_int(seed, "seed", "seed", 0)
+    seed = check_int(seed, "seed", "seed", 0)
     if seed > _MAX_SEED:
         raise BridgeValidationError(f"seed must be at most {_MAX_SEED}, got {seed}", path="seed")
     return seed
@@ -122,8 +100,8 @@ def k_fold_trainval_split(
         BridgeValidationError: For a bad ``num_folds``, ``val_fold`` or ``seed``, a missing label
             column, an empty frame, or fewer unique labels than folds.
     """
-    num_folds = _check_int(num_folds, "num_folds", "numFolds", 2)
-    val_fold = _check_int(val_fold, "val_fold", "valFold", 0)
+    num_folds = check_int(num_folds, "num_folds", "numFolds", 2)
+    val_fold = check_int(val_fold, "val_fold", "valFold", 0)
     if val_fold >= num_folds:
         raise BridgeValidationError(f"val_fold must be below num_folds ({num_folds}), got {val_fold}", path="valFold")
     seed = _check_seed(seed)
@@ -175,7 +153,7 @@ def split_gallery_query(
         BridgeValidationError: For a bad ``num_refs`` or ``seed``, a missing label column or an
             empty frame.
     """
-    num_refs = _check_int(num_refs, "num_refs", "numRefs", 1)
+    num_refs = check_int(num_refs, "num_refs", "numRefs", 1)
     seed = _check_seed(seed)
     _check_frame(df, label_key)
 

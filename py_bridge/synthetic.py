@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bridge_errors import BridgeValidationError
+from bridge_errors import BridgeValidationError, check_int
 
 # File formats accepted, and the extension each writes.
 FORMATS: dict[str, str] = {"png": "png", "jpg": "jpg", "jpeg": "jpg"}
@@ -45,30 +45,6 @@ _JPEG_QUALITY = 92
 
 # zlib level of the ``png`` format: noisy images barely compress, so the fastest level loses little room.
 _PNG_COMPRESS_LEVEL = 1
-
-
-def _check_int(value: object, name: str, path: str, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` if it is an integer (not a bool) in ``[minimum, maximum]``.
-
-    Args:
-        value: The value to check.
-        name: Its Python name, for the message.
-        path: The TypeScript option name for the error.
-        minimum: The smallest allowed value.
-        maximum: The largest allowed value, or ``None`` for no limit.
-
-    Returns:
-        The value as a Python ``int``.
-
-    Raises:
-        BridgeValidationError: When the value is not an integer or out of range.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BridgeValidationError(f"{name} must be an integer, got {value!r}", path=path)
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise BridgeValidationError(f"{name} must be {bounds}, got {value}", path=path)
-    return int(value)
 
 
 def _random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -261,10 +237,10 @@ def generate(
         BridgeValidationError: For a bad ``identities``, ``samples_per_identity``, ``size``,
             ``seed`` or ``image_format``.
     """
-    identities = _check_int(identities, "identities", "identities", 2)
-    samples_per_identity = _check_int(samples_per_identity, "samples_per_identity", "samplesPerIdentity", 1)
-    size = _check_int(size, "size", "size", 8, 1024)
-    seed = _check_int(seed, "seed", "seed", 0)
+    identities = check_int(identities, "identities", "identities", 2)
+    samples_per_identity = check_int(samples_per_identity, "samples_per_identity", "samplesPerIdentity", 1)
+    size = check_int(size, "size", "size", 8, 1024)
+    seed = check_int(seed, "seed", "seed", 0)
     if not isinstance(image_format, str) or image_format.lower() not in FORMATS:
         raise BridgeValidationError(
             f"image_format must be one of {', '.join(FORMATS)}, got {image_format!r}", path="format"

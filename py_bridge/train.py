@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from typing import Any
 
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 
 from bridge_errors import BridgeValidationError
+from checkpoints import save_atomic
 from data import (
     DatasetSpec,
     ImageDataset,
@@ -40,21 +40,6 @@ def cosface_loss(logits: torch.Tensor, targets: torch.Tensor, scale: float, marg
     if margin:
         logits = logits - margin * F.one_hot(targets, logits.shape[1]).to(logits.dtype)
     return F.cross_entropy(scale * logits, targets)
-
-
-def save_atomic(obj: dict[str, Any], path: str) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=".recognite-", suffix=".tmp", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @torch.no_grad()
