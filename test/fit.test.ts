@@ -139,6 +139,20 @@ describe('fit', () => {
   });
 });
 
+describe('a model busy with a job', () => {
+  test('BAD CALL - other calls on it are refused until fit() ends, then work again', async () => {
+    await using model = await freshModel();
+    const training = model.fit({ ...BASE, train: parts.train, epochs: 1 });
+    await assert.rejects(model.forward(probe()), /cannot recognizer\.forward: a fit\(\) or embed\(\) job is running/);
+    await assert.rejects(
+      model.fit({ ...BASE, train: parts.train, epochs: 1 }),
+      /cannot fit: a fit\(\) or embed\(\) job/,
+    );
+    await training;
+    assert.deepEqual((await model.embed(probe())).shape, [2, 512]);
+  });
+});
+
 describe('embed image files', () => {
   test('a list of paths and the same rows as a data set give the same N × D embeddings, with progress', async () => {
     await using model = await freshModel();

@@ -6,7 +6,7 @@
  */
 import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
 import { DataApi } from './data.js';
-import { ClosedError, SharedMemoryError, ValidationError } from './errors.js';
+import { ClosedError, SharedMemoryError, ValidationError, WorkerTimeoutError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
@@ -210,7 +210,7 @@ export class Recognite implements AsyncDisposable {
       });
       return await this.decode(result, into);
     } catch (err) {
-      timedOut = err instanceof Error && err.name === 'WorkerTimeoutError';
+      timedOut = err instanceof WorkerTimeoutError;
       if (err instanceof SharedMemoryError) {
         releaseLeases();
         await this.trimSharedMemory();

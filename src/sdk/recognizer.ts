@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { toDatasetRef, type DatasetRef } from './data.js';
-import { ClosedError, RecogniteError, ValidationError, type Problem } from './errors.js';
+import { ClosedError, RecogniteError, ValidationError, WorkerCrashedError, type Problem } from './errors.js';
 import { runJob, type JobOptions } from './jobs.js';
 import { modelInfo, type ModelInfo, type ModelName } from './models.js';
 import { Tensor } from './tensor.js';
@@ -298,7 +298,7 @@ export function checkImageBatch(
 
 export class Recognizer {
   private disposed = false;
-  private fitting = false;
+  private busy = false;
   private isTraining: boolean;
 
   private constructor(
@@ -338,14 +338,13 @@ export class Recognizer {
 
   private assertUsable(what: string): void {
     if (this.disposed) throw new ClosedError(`cannot ${what}: this Recognizer has been disposed`);
-    if (this.fitting) throw new RecogniteError(`cannot ${what}: a fit() or embed() job is running on this model`);
+    if (this.busy) {
+      throw new RecogniteError(`cannot ${what}: a fit() or embed() job is running on this model; await it first`);
+    }
   }
 
   private async call(method: string, payload: Record<string, unknown> = {}): Promise<unknown> {
-    if (this.disposed) throw new ClosedError(`cannot call ${method}: this Recognizer has been disposed`);
-    if (this.fitting) {
-      throw new RecogniteError(`cannot call ${method} while fit() is training this model; await fit() first`);
-    }
+    this.assertUsable(method);
     return this.worker.invoke(method, { id: this.id, ...payload });
   }
 
@@ -404,7 +403,7 @@ export class Recognizer {
       throw ValidationError.one('EmbedOptions', 'size', message);
     }
     this.assertUsable('embed');
-    this.fitting = true; // the model is busy until the job ends
+    this.busy = true; // the model is busy until the job ends
     try {
       const out = await runJob<EmbedProgress, { embeddings: Tensor<'float32'> }>(
         this.worker,
@@ -415,7 +414,7 @@ export class Recognizer {
       );
       return out.embeddings;
     } finally {
-      this.fitting = false;
+      this.busy = false;
     }
   }
 
@@ -488,7 +487,7 @@ export class Recognizer {
       resumeFrom: config.resumeFrom && resolve(config.resumeFrom),
     };
     this.assertUsable('fit');
-    this.fitting = true;
+    this.busy = true;
     try {
       return await runJob<FitEvent, FitResult>(
         this.worker,
@@ -498,7 +497,7 @@ export class Recognizer {
         { onProgress, signal },
       );
     } finally {
-      this.fitting = false;
+      this.busy = false;
     }
   }
 
@@ -507,7 +506,8 @@ export class Recognizer {
     if (this.disposed) return;
     this.disposed = true;
     await this.worker.invoke('recognizer.dispose', { id: this.id }).catch((err: unknown) => {
-      if (!(err instanceof ClosedError) && (err as Error).name !== 'WorkerCrashedError') throw err;
+      // a closed or dead worker has freed the model already
+      if (!(err instanceof ClosedError) && !(err instanceof WorkerCrashedError)) throw err;
     });
   }
 
