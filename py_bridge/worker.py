@@ -317,6 +317,24 @@ def recognizer_embed_files(payload: dict[str, Any]) -> dict[str, Any]:
     return {"job": jobs.start("embed", lambda ctx: embed_files.embed(model, STATE.device, payload, ctx)).id}
 
 
+@handler("recognizer.evaluate")
+def recognizer_evaluate(payload: dict[str, Any]) -> dict[str, Any]:
+    """Start evaluating a model on a gallery and a query set (data sets or embeddings) as a job."""
+    import evaluation
+    import jobs
+    import model_store
+    from shm import TensorRef
+
+    model = model_store.get(payload["id"])
+
+    def read_tensor(ref: dict[str, Any]) -> Any:  # noqa: ANN401 - a torch tensor
+        return STATE.shm.read(TensorRef.from_json(ref), ref.get("transient", False))
+
+    sides = {name: evaluation.prepare_side(payload[name], read_tensor, name) for name in ("gallery", "query")}
+    options = payload["options"]
+    return {"job": jobs.start("evaluate", lambda ctx: evaluation.run(model, STATE.device, sides, options, ctx)).id}
+
+
 # --- data sets ------------------------------------------------------------------------
 @handler("data.synthetic")
 def data_synthetic(payload: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ export const SCHEMA_SOURCES = {
   RecognizerConfig: 'src/sdk/recognizer.ts',
   FitConfig: 'src/sdk/recognizer.ts',
   EmbedConfig: 'src/sdk/recognizer.ts',
+  EvaluateConfig: 'src/sdk/recognizer.ts',
   DatasetRef: 'src/sdk/data.ts',
   SyntheticOptions: 'src/sdk/data.ts',
   SplitOptions: 'src/sdk/data.ts',

@@ -31,3 +31,12 @@ export type {
   SyntheticProgress,
 } from './data.js';
 export type { JobOptions } from './jobs.js';
+export type {
+  EmbeddingSet,
+  EvaluateConfig,
+  EvaluateOptions,
+  EvaluateProgress,
+  EvaluationReport,
+  ThresholdAtFar,
+} from './recognizer.js';
+export { saveNpy, loadNpy } from './npy.js';

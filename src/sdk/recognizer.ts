@@ -196,6 +196,135 @@ export interface EmbedProgress {
 /** Options of `embed(paths)`: an EmbedConfig plus progress and cancellation. */
 export interface EmbedOptions extends EmbedConfig, JobOptions<EmbedProgress> {}
 
+/** Precomputed embeddings (N × D) with one label per row. */
+export interface EmbeddingSet {
+  embeddings: Tensor<'float32'>;
+  labels: Array<string | number>;
+}
+
+/** How to evaluate: the plain, validated part of EvaluateOptions. */
+export interface EvaluateConfig {
+  /**
+   * How a query is compared with a gallery item; larger is more similar ('euclid' and 'sq_euclid' are negated distances).
+   * @default "cosine"
+   */
+  metric?: 'cosine' | 'inner' | 'euclid' | 'sq_euclid';
+  /**
+   * Rank of top-k accuracy and kNN, and length of the CMC curve.
+   * @default 5
+   * @minimum 1
+   * @TJS-type integer
+   */
+  k?: number;
+  /**
+   * Average the gallery images of each label into one reference (renormalised when the model normalises).
+   * @default false
+   */
+  averageReferences?: boolean;
+  /**
+   * Return the k best gallery rows and their scores for every query.
+   * @default false
+   */
+  topMatches?: boolean;
+  /**
+   * Return the gallery and query embeddings too, to reuse them (e.g. saveNpy).
+   * @default false
+   */
+  returnEmbeddings?: boolean;
+  /**
+   * Query rows per block of the score matrix: memory grows with chunkSize × gallery size.
+   * @default 1024
+   * @minimum 1
+   * @TJS-type integer
+   */
+  chunkSize?: number;
+  /**
+   * Side of the square images are resized and centre-cropped to, for data sets.
+   * @default the model's defaultInputSize
+   * @minimum 1
+   * @TJS-type integer
+   */
+  size?: number;
+  /**
+   * @default 64
+   * @minimum 1
+   * @TJS-type integer
+   */
+  batchSize?: number;
+  /**
+   * @minimum 0
+   * @TJS-type integer
+   */
+  numWorkers?: number;
+}
+
+/** Progress of an evaluation: embedding the gallery, the queries, then scoring. */
+export interface EvaluateProgress {
+  type: 'progress';
+  phase: 'gallery' | 'query' | 'scoring';
+  done: number;
+  total: number;
+}
+
+/** Options of evaluate(): the two sets, an EvaluateConfig, progress and cancellation. */
+export interface EvaluateOptions extends EvaluateConfig, JobOptions<EvaluateProgress> {
+  gallery: DatasetRef | EmbeddingSet;
+  query: DatasetRef | EmbeddingSet;
+}
+
+/** An acceptance threshold for open-set use, at a target false-accept rate. */
+export interface ThresholdAtFar {
+  /** The false-accept rate asked for. */
+  far: number;
+  threshold: number | null;
+  /** False-accept rate the threshold gives on this data. */
+  measuredFar: number | null;
+  /** True-accept rate at that threshold. */
+  tar: number | null;
+}
+
+/** What evaluate() measured: recognite's metrics and more (null where undefined). */
+export interface EvaluationReport {
+  metric: string;
+  k: number;
+  numQueries: number;
+  numGallery: number;
+  /** Queries whose label has no gallery item. */
+  queriesWithoutPositives: number;
+  /** Top-1: the best-scoring gallery item has the query's label. */
+  accuracy: number;
+  /** One of the k best has the query's label. */
+  topKAccuracy: number;
+  /** Rank-1 … rank-k accuracy. */
+  cmc: number[];
+  /** k-nearest-neighbour vote (ties to the nearest). */
+  knnAccuracy: number;
+  /** Mean average precision, a query without positives counting as 0 (recognite's convention). */
+  mAP: number;
+  /** Mean AP over queries that have a positive (the re-identification convention). */
+  mAPWithPositives: number | null;
+  apPerLabel: Array<{ label: string | number; ap: number | null }>;
+  /** Means over queries of the point of maximum F1 on each query's precision-recall curve. */
+  meanMaxF1: { f1: number; precision: number; recall: number; threshold: number };
+  /** pytorch-metric-learning's precision@1, R-precision and MAP@R. */
+  precisionAt1: number;
+  rPrecision: number;
+  mapAtR: number;
+  meanHardPositiveScore: number | null;
+  meanHardNegativeScore: number | null;
+  /** Suggested acceptance thresholds, from each query's best positive and best negative score. */
+  thresholds: {
+    positives: number;
+    negatives: number;
+    maxF1: { threshold: number; f1: number; precision: number; recall: number } | null;
+    falseAcceptTargets: ThresholdAtFar[];
+  };
+  /** With topMatches: the k best gallery rows (int64) and scores of every query, Nq × k. */
+  topMatches?: { indices: Tensor<'int64'>; scores: Tensor<'float32'> };
+  /** With returnEmbeddings. */
+  embeddings?: { gallery: Tensor<'float32'>; query: Tensor<'float32'> };
+}
+
 /** A RecognizerConfig with every default filled in. */
 export interface ResolvedRecognizerConfig {
   modelName: ModelName;
@@ -496,6 +625,51 @@ export class Recognizer {
         { id: this.id, options: payload },
         { onProgress, signal },
       );
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * How well this model recognises the queries against the gallery: both are data sets (embedded
+   * here in evaluation mode, with progress) or precomputed embeddings with labels. Scores are
+   * computed in chunks, so memory stays bounded whatever the sizes.
+   * @throws ValidationError for bad options, before anything runs
+   */
+  async evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+    const { onProgress, signal, gallery, query, ...config } = options;
+    validate('EvaluateConfig', config);
+    const size = config.size ?? this.info.defaultInputSize;
+    const side = (value: DatasetRef | EmbeddingSet, name: string): Record<string, unknown> => {
+      if (value && typeof value === 'object' && 'embeddings' in value) {
+        const { embeddings, labels } = value;
+        if (!(embeddings instanceof Tensor) || embeddings.dtype !== 'float32' || embeddings.shape.length !== 2) {
+          throw ValidationError.one('EvaluateOptions', `${name}.embeddings`, 'must be a float32 Tensor of shape N × D');
+        }
+        if (!Array.isArray(labels) || labels.length !== embeddings.shape[0]) {
+          throw ValidationError.one(
+            'EvaluateOptions',
+            `${name}.labels`,
+            `must hold one label per row (${embeddings.shape[0]})`,
+          );
+        }
+        return { embeddings, labels };
+      }
+      return { dataset: toDatasetRef(value, name) };
+    };
+    const payload = {
+      id: this.id,
+      gallery: side(gallery, 'gallery'),
+      query: side(query, 'query'),
+      options: { ...config, size },
+    };
+    this.assertUsable('evaluate');
+    this.busy = true;
+    try {
+      return await runJob<EvaluateProgress, EvaluationReport>(this.worker, 'evaluate', 'recognizer.evaluate', payload, {
+        onProgress,
+        signal,
+      });
     } finally {
       this.busy = false;
     }

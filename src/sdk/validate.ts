@@ -18,6 +18,7 @@ export type SchemaName =
   | 'RecognizerConfig'
   | 'FitConfig'
   | 'EmbedConfig'
+  | 'EvaluateConfig'
   | 'DatasetRef'
   | 'SyntheticOptions'
   | 'SplitOptions';

@@ -1,0 +1,137 @@
+"""``model.evaluate``: embed a gallery and a query set (or take precomputed embeddings) and score them.
+
+The metrics themselves are metrics.py; this module gathers the inputs as a job with
+progress (embedding data sets in batches, phase by phase), runs ``metrics.evaluate`` and
+renames its numbers into the TypeScript ``EvaluationReport`` (camelCase).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+
+import metrics
+from bridge_errors import BridgeValidationError
+from data import DatasetSpec, ImageDataset, default_num_workers, eval_transform, make_loader, read_csv
+from jobs import JobContext
+from recognizer import Recognizer
+
+
+def _embed_frame(
+    model: Recognizer, device: torch.device, frame: pd.DataFrame, options: dict[str, Any], phase: str, ctx: JobContext
+) -> torch.Tensor:
+    """Evaluation-mode embeddings of every row of a checked CSV frame, with progress events."""
+    dataset = ImageDataset(frame, eval_transform(int(options["size"])))
+    workers = options.get("numWorkers")
+    loader = make_loader(
+        dataset,
+        int(options.get("batchSize", 64)),
+        shuffle=False,
+        num_workers=default_num_workers() if workers is None else int(workers),
+    )
+    chunks: list[torch.Tensor] = []
+    with torch.no_grad():
+        for x, _ in loader:
+            ctx.check_cancelled()
+            chunks.append(model(x.to(device)).cpu())
+            ctx.report({"type": "progress", "phase": phase, "done": sum(len(c) for c in chunks), "total": len(dataset)})
+    return torch.cat(chunks)
+
+
+def prepare_side(side: dict[str, Any], read_tensor: Any, name: str) -> dict[str, Any]:  # noqa: ANN401
+    """Check one side of the payload on the dispatch thread; precomputed embeddings are copied out now.
+
+    The shared-memory region of an input tensor is only valid during the call that sent it,
+    while the job runs later: so the embeddings are cloned here.
+    """
+    if "embeddings" in side:
+        emb = read_tensor(side["embeddings"]).clone()
+        labels = list(side["labels"])
+        if emb.ndim != 2 or emb.shape[0] != len(labels):
+            raise BridgeValidationError(
+                f"{name}: embeddings of shape {tuple(emb.shape)} need one label per row, got {len(labels)} labels",
+                path=f"{name}.labels",
+            )
+        return {"embeddings": emb.float(), "labels": labels}
+    return {"frame": read_csv(DatasetSpec.from_json(side["dataset"], name), name)}
+
+
+def run(
+    model: Recognizer, device: torch.device, sides: dict[str, dict[str, Any]], options: dict[str, Any], ctx: JobContext
+) -> dict[str, Any]:
+    """Gather both sides' embeddings, compute every metric, and shape the report."""
+    was_training = model.training
+    model.eval()
+    try:
+        emb: dict[str, tuple[torch.Tensor, list[Any]]] = {}
+        for name in ("gallery", "query"):
+            side = sides[name]
+            if "embeddings" in side:
+                emb[name] = (side["embeddings"], side["labels"])
+            else:
+                frame = side["frame"]
+                emb[name] = (_embed_frame(model, device, frame, options, name, ctx), frame["label"].tolist())
+    finally:
+        model.train(was_training)
+    ctx.check_cancelled()
+    ctx.report({"type": "progress", "phase": "scoring", "done": 0, "total": len(emb["query"][1])})
+    raw = metrics.evaluate(
+        emb["query"][0],
+        emb["query"][1],
+        emb["gallery"][0],
+        emb["gallery"][1],
+        metric=options.get("metric", "cosine"),
+        k=int(options.get("k", 5)),
+        chunk=int(options.get("chunkSize", metrics.DEFAULT_CHUNK)),
+        average_refs=bool(options.get("averageReferences", False)),
+        normalize_refs=bool(model.normalize),
+        return_top_k=bool(options.get("topMatches", False)),
+    )
+    report = to_report(raw)
+    if options.get("returnEmbeddings"):
+        report["embeddings"] = {"gallery": emb["gallery"][0], "query": emb["query"][0]}
+    return report
+
+
+def to_report(raw: dict[str, Any]) -> dict[str, Any]:
+    """metrics.evaluate's result in the shape of the TypeScript EvaluationReport."""
+    thresholds = raw["thresholds"]
+    report: dict[str, Any] = {
+        "metric": raw["metric"],
+        "k": raw["k"],
+        "numQueries": raw["num_queries"],
+        "numGallery": raw["num_gallery"],
+        "queriesWithoutPositives": raw["queries_without_positives"],
+        "accuracy": raw["accuracy"],
+        "topKAccuracy": raw["top_k_accuracy"],
+        "cmc": raw["cmc"],
+        "knnAccuracy": raw["knn_accuracy"],
+        "mAP": raw["mAP"],
+        "mAPWithPositives": raw["mAP_with_positives"],
+        "apPerLabel": raw["AP_per_label"],
+        "meanMaxF1": {
+            "f1": raw["mean_maxF1"],
+            "precision": raw["mean_P@maxF1"],
+            "recall": raw["mean_R@maxF1"],
+            "threshold": raw["mean_T@maxF1"],
+        },
+        "precisionAt1": raw["precision_at_1"],
+        "rPrecision": raw["r_precision"],
+        "mapAtR": raw["map_at_r"],
+        "meanHardPositiveScore": raw["mean_hard_pos_score"],
+        "meanHardNegativeScore": raw["mean_hard_neg_score"],
+        "thresholds": {
+            "positives": thresholds["positives"],
+            "negatives": thresholds["negatives"],
+            "maxF1": thresholds["max_f1"],
+            "falseAcceptTargets": [
+                {"far": e["target"], "threshold": e["threshold"], "measuredFar": e["far"], "tar": e["tar"]}
+                for e in thresholds["far"]
+            ],
+        },
+    }
+    if "top_k_indices" in raw:
+        report["topMatches"] = {"indices": raw["top_k_indices"], "scores": raw["top_k_scores"]}
+    return report
