@@ -121,7 +121,7 @@ describe('evaluate data sets', () => {
 });
 
 function labelsOf(csv: string): string[] {
-  return execFileSync('cat', [csv], { encoding: 'utf8' })
+  return readFileSync(csv, 'utf8')
     .trim()
     .split('\n')
     .slice(1)
