@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,33 @@ def eval_transform(size: int) -> v2.Compose:
     )
 
 
+def three_crop_transform(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Three views of an image, as recognite's ``three_crop``.
+
+    Resize the shortest side to ``size`` and normalise, then take the start, centre and end
+    ``size`` squares along the longest side, stacked as 3 × C × size × size.
+    """
+    prepare = v2.Compose(
+        [
+            v2.Resize(size, antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+    def crops(img: torch.Tensor) -> torch.Tensor:
+        img = prepare(img)
+        _, h, w = img.shape
+        side = min(h, w)
+        start = img[:, :side, :side]
+        top, left = (h - side) // 2, (w - side) // 2
+        centre = img[:, top : top + side, left : left + side]
+        end = img[:, h - side :, w - side :]
+        return torch.stack([start, centre, end])
+
+    return crops
+
+
 def load_image(path: str, row: int) -> torch.Tensor:
     """Decode a JPEG or PNG as 3 × H × W uint8 (grayscale made RGB, alpha dropped)."""
     try:
@@ -131,7 +159,9 @@ def sorted_labels(frame: pd.DataFrame) -> list[Any]:
 class ImageDataset(Dataset):
     """Rows of a checked CSV, decoded and transformed on access; labels as class indices."""
 
-    def __init__(self, frame: pd.DataFrame, transform: v2.Compose, classes: list[str] | None = None) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, transform: Callable[[torch.Tensor], torch.Tensor], classes: list[str] | None = None
+    ) -> None:
         """``classes`` fixes the label → index mapping (sorted labels by default)."""
         self.frame = frame.reset_index(drop=True)
         self.classes = classes if classes is not None else sorted_labels(self.frame)

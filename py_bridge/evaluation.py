@@ -14,7 +14,15 @@ import torch
 
 import metrics
 from bridge_errors import BridgeValidationError
-from data import DatasetSpec, ImageDataset, default_num_workers, eval_transform, make_loader, read_csv
+from data import (
+    DatasetSpec,
+    ImageDataset,
+    default_num_workers,
+    eval_transform,
+    make_loader,
+    read_csv,
+    three_crop_transform,
+)
 from jobs import JobContext
 from recognizer import Recognizer
 
@@ -23,7 +31,9 @@ def _embed_frame(
     model: Recognizer, device: torch.device, frame: pd.DataFrame, options: dict[str, Any], phase: str, ctx: JobContext
 ) -> torch.Tensor:
     """Evaluation-mode embeddings of every row of a checked CSV frame, with progress events."""
-    dataset = ImageDataset(frame, eval_transform(int(options["size"])))
+    tta = options.get("tta", "none")
+    size = int(options["size"])
+    dataset = ImageDataset(frame, three_crop_transform(size) if tta.startswith("threeCrop") else eval_transform(size))
     workers = options.get("numWorkers")
     loader = make_loader(
         dataset,
@@ -35,9 +45,24 @@ def _embed_frame(
     with torch.no_grad():
         for x, _ in loader:
             ctx.check_cancelled()
-            chunks.append(model(x.to(device)).cpu())
+            chunks.append(_embed_batch(model, x.to(device), tta).cpu())
             ctx.report({"type": "progress", "phase": phase, "done": sum(len(c) for c in chunks), "total": len(dataset)})
     return torch.cat(chunks)
+
+
+def _embed_batch(model: Recognizer, x: torch.Tensor, tta: str) -> torch.Tensor:
+    """Embeddings of a batch, averaged over the test-time views asked for (then renormalised if the model normalises).
+
+    ``x`` is B × C × H × W, or B × 3 × C × H × W for three-crop (recognite's ``embeddings_three_crops``).
+    """
+    crops = x.shape[1] if x.ndim == 5 else 1
+    flat = x.flatten(0, 1) if x.ndim == 5 else x
+    views = [flat, flat.flip(-1)] if tta.endswith("lip") else [flat]  # 'flip', 'threeCropFlip'
+    emb = torch.stack([model(v) for v in views]).mean(0)
+    emb = emb.view(x.shape[0], crops, -1).mean(1)
+    if (crops > 1 or len(views) > 1) and model.normalize:
+        emb = torch.nn.functional.normalize(emb, dim=1)
+    return emb
 
 
 def prepare_side(side: dict[str, Any], read_tensor: Any, name: str) -> dict[str, Any]:  # noqa: ANN401

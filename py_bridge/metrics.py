@@ -171,55 +171,68 @@ def _chunk_stats(
     Returns:
         A dict of per-query tensors (on the CPU) and, with ``curves``, lists of curve tensors.
     """
-    rows, n = scores.shape
+    n = scores.shape[1]
     dev = scores.device
     q_ids = q_ids.to(dev)
     g_ids = g_ids.to(dev)
     k = min(k, n)
-
-    s, order = torch.sort(scores, dim=1, descending=True, stable=True)
-    t = g_ids[order] == q_ids[:, None]  # sorted targets
-    tps = t.cumsum(dim=1)  # int64
-    npos = tps[:, -1]
-    has_pos = npos > 0
-    ranks = torch.arange(1, n + 1, device=dev, dtype=torch.float64)
     arange_n = torch.arange(n, device=dev)
+    u8 = torch.uint8
+
+    # big per-position arrays are int32/float32/bool and die early: the peak is about 50 bytes × rows × Ng
+    s, order = torch.sort(scores, dim=1, descending=True, stable=True)
+    top_idx = order[:, :k].clone()
+    t = g_ids[order] == q_ids[:, None]  # targets in ranked order
+    del order
+    tps = t.cumsum(dim=1, dtype=torch.int32)
+    npos = tps[:, -1].to(torch.int64)
+    has_pos = npos > 0
+    npos_f = npos.to(torch.float64)
 
     # ranking metrics: first correct rank, top-k labels, kNN vote
-    first_hit = torch.where(has_pos, t.to(torch.uint8).argmax(dim=1), _NO_HIT)
-    top_idx = order[:, :k]
-    top_scores = s[:, :k]
+    first_hit = torch.where(has_pos, t.to(u8).argmax(dim=1), _NO_HIT)
+    top_scores = s[:, :k].clone()
     top_labels = g_ids[top_idx]
     votes = (top_labels[:, :, None] == top_labels[:, None, :]).sum(dim=2)  # rows × k × k: k is small
     knn_pred = top_labels.gather(1, votes.argmax(dim=1, keepdim=True)).squeeze(1)  # first max = nearest
 
-    # precision-recall over distinct thresholds (the last position of each group of tied scores)
+    # precision-recall over distinct thresholds: the last position of each group of tied scores
     distinct = torch.ones_like(t)
     distinct[:, :-1] = s[:, :-1] != s[:, 1:]
-    precision = tps / ranks
-    group_end = torch.where(distinct, arange_n, n).flip(1).cummin(dim=1).values.flip(1)
-    precision_at_group = precision.gather(1, group_end)
-    npos_f = npos.to(torch.float64)
-    ap = torch.where(has_pos, (t * precision_at_group).sum(dim=1) / npos_f.clamp_min(1), 0.0)
+    precision = tps / torch.arange(1, n + 1, device=dev, dtype=torch.float32)
+    # AP = Σ over thresholds of (positives gained there) × precision there, / positives
+    prev = torch.zeros_like(tps)
+    prev[:, 1:] = torch.where(distinct[:, :-1], tps[:, :-1], 0)
+    prev = prev.cummax(dim=1).values  # positives above the group each position belongs to
+    gain = torch.where(distinct, tps - prev, 0)
+    del prev
+    ap = torch.where(has_pos, (gain * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
+    del gain
 
-    full = distinct & (tps == npos[:, None])
-    valid = distinct & ((full.cumsum(dim=1) - full.to(torch.int64)) == 0)  # up to the first full-recall threshold
-    recall = torch.where(has_pos[:, None], tps / npos_f.clamp_min(1)[:, None], 1.0)  # no positives: recall 1
-    f1 = (2 * precision * recall / (precision + recall)).nan_to_num_(0.0)
-    f1 = torch.where(valid, f1, -1.0)
-    best = (n - 1) - f1.flip(1).argmax(dim=1)  # max F1, ties to the lowest threshold as recognite's argmax
+    # the curve stops at the first threshold with full recall
+    first_full = (distinct & (tps == npos[:, None].to(torch.int32))).to(u8).argmax(dim=1)
+    valid = distinct & (arange_n[None, :] <= first_full[:, None])
+    del distinct
+    recall = tps / npos_f.clamp_min(1).to(torch.float32)[:, None]
+    recall[~has_pos] = 1.0  # recognite: a query without positives has recall 1 (and precision 0)
+    f1 = (2 * precision * recall / (precision + recall)).nan_to_num_(0.0).masked_fill_(~valid, -1.0)
+    is_max = f1 == f1.max(dim=1, keepdim=True).values
+    best = (n - 1) - is_max.flip(1).to(u8).argmax(dim=1)  # max F1, ties to the lowest threshold like recognite
+    del is_max
     at = best[:, None]
 
     # pytorch-metric-learning: R = number of gallery items with the query's label
-    within_r = arange_n[None, :] < npos[:, None]
-    r_prec = torch.where(has_pos, tps.gather(1, (npos - 1).clamp_min(0)[:, None]).squeeze(1) / npos_f, math.nan)
-    map_r = torch.where(has_pos, (t * within_r * precision).sum(dim=1) / npos_f.clamp_min(1), math.nan)
+    r_tps = tps.gather(1, (npos - 1).clamp_min(0)[:, None]).squeeze(1)
+    r_prec = torch.where(has_pos, r_tps / npos_f, math.nan)
+    hits_in_r = t & (arange_n[None, :] < npos[:, None])
+    map_r = torch.where(has_pos, (hits_in_r * precision).sum(dim=1, dtype=torch.float64) / npos_f, math.nan)
+    del hits_in_r
 
     # hardest positive (lowest-scoring) and hardest negative (highest-scoring); NaN when absent
-    last_pos = torch.where(has_pos, n - 1 - t.flip(1).to(torch.uint8).argmax(dim=1), 0)
+    last_pos = torch.where(has_pos, n - 1 - t.flip(1).to(u8).argmax(dim=1), 0)
     hard_pos = torch.where(has_pos, s.gather(1, last_pos[:, None]).squeeze(1), math.nan)
     has_neg = npos < n
-    first_neg = (~t).to(torch.uint8).argmax(dim=1)
+    first_neg = (~t).to(u8).argmax(dim=1)
     hard_neg = torch.where(has_neg, s.gather(1, first_neg[:, None]).squeeze(1), math.nan)
     best_pos = torch.where(has_pos, s.gather(1, first_hit.clamp_max(n - 1)[:, None]).squeeze(1), math.nan)
 
@@ -252,8 +265,8 @@ def _curves(
 ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
     """Per-query curves in recognite's layout: ascending thresholds, then the point (P=1, R=0)."""
     ps, rs, ths = [], [], []
-    one = torch.ones(1, dtype=torch.float64)
-    zero = torch.zeros(1, dtype=torch.float64)
+    one = torch.ones(1, dtype=precision.dtype)
+    zero = torch.zeros(1, dtype=precision.dtype)
     for p, r, th, v in zip(precision.cpu(), recall.cpu(), s.cpu(), valid.cpu(), strict=True):
         ps.append(torch.cat([p[v].flip(0), one]))
         rs.append(torch.cat([r[v].flip(0), zero]))
@@ -612,7 +625,9 @@ def evaluate(
     """Every metric of this module for one query set against one gallery.
 
     The score matrix is computed ``chunk`` query rows at a time, so memory grows with
-    ``chunk × gallery size``, not ``queries × gallery``.
+    ``chunk × gallery size`` (about 50 bytes each: 1 GB for 1024 rows of a 20,000-item gallery),
+    not ``queries × gallery``. The open-set ``thresholds`` come from each query's best positive and
+    best negative score (``suggest_thresholds``).
 
     Args:
         query_emb: Query embeddings, one per row.

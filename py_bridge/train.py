@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 
+import metrics
 from bridge_errors import BridgeValidationError
 from checkpoints import save_atomic
 from data import (
@@ -54,16 +55,18 @@ def embed_dataset(model: Recognizer, dataset: ImageDataset, batch_size: int, dev
         model.train(was_training)
 
 
-def top1_accuracy(
+def validation_metrics(
     model: Recognizer, gallery: ImageDataset, query: ImageDataset, batch: int, device: torch.device
-) -> float:
-    """Fraction of queries whose most similar gallery image has their label (cosine similarity)."""
-    g = F.normalize(embed_dataset(model, gallery, batch, device), dim=1)
-    q = F.normalize(embed_dataset(model, query, batch, device), dim=1)
-    best = (q @ g.T).argmax(dim=1)
-    g_labels = gallery.frame["label"].to_numpy()
-    q_labels = query.frame["label"].to_numpy()
-    return float((g_labels[best.numpy()] == q_labels).mean())
+) -> dict[str, float]:
+    """Top-1, top-5 and mAP of the queries against the gallery (metrics.py), on embeddings made now."""
+    report = metrics.evaluate(
+        embed_dataset(model, query, batch, device),
+        query.frame["label"].tolist(),
+        embed_dataset(model, gallery, batch, device),
+        gallery.frame["label"].tolist(),
+        k=5,
+    )
+    return {"top1": report["accuracy"], "top5": report["top_k_accuracy"], "mAP": report["mAP"]}
 
 
 def _model_config(model: Recognizer) -> dict[str, Any]:
@@ -166,7 +169,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             "seconds": time.monotonic() - epoch_start,
         }
         if validation:
-            record["top1"] = top1_accuracy(model, *validation, batch_size, device)
+            record.update(validation_metrics(model, *validation, batch_size, device))
             record["chanceTop1"] = 1.0 / validation[0].frame["label"].nunique()
         history.append(record)
         if checkpoint_dir:

@@ -128,6 +128,28 @@ function labelsOf(csv: string): string[] {
     .map((l) => l.split(',').at(-1)!);
 }
 
+describe('test-time augmentation', () => {
+  test('flip and three-crop views change the embeddings, stay normalised, and keep the counts', async () => {
+    const ds = await rt.data.generateSynthetic({
+      outDir: join(dir, 'tta'),
+      identities: 4,
+      samplesPerIdentity: 3,
+      size: 40,
+    });
+    const split = await rt.data.galleryQuerySplit(ds, { outDir: join(dir, 'tta-split'), numRefs: 1 });
+    const base = { gallery: split.gallery, query: split.query, size: 32, returnEmbeddings: true } as const;
+    const plain = await model.evaluate(base);
+    for (const tta of ['flip', 'threeCrop', 'threeCropFlip'] as const) {
+      const report = await model.evaluate({ ...base, tta });
+      assert.equal(report.numQueries, 8);
+      const q = report.embeddings!.query;
+      assert.notDeepEqual([...q.data], [...plain.embeddings!.query.data], `${tta} changed nothing`);
+      const norm = Math.hypot(...q.data.subarray(0, 512));
+      assert.ok(Math.abs(norm - 1) < 1e-5, `${tta}: norm ${norm}`);
+    }
+  });
+});
+
 describe('.npy files', () => {
   test('round trip, and numpy reads what saveNpy wrote', async () => {
     const t = rows([

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from bridge_errors import BridgeValidationError
@@ -38,3 +39,13 @@ def test_every_bad_row_is_named(tmp_path):
     assert "row 2: image file not found" in message
     assert "row 3: empty image path" in message
     assert "row 4: empty label" in message
+
+
+def test_three_crop_takes_start_centre_and_end_squares_of_the_long_side():
+    from data import three_crop_transform
+
+    img = torch.arange(10, dtype=torch.uint8).repeat(3, 4, 1)  # 3 × 4 × 10, columns numbered 0..9
+    crops = three_crop_transform(4)(img)
+    assert crops.shape == (3, 3, 4, 4)
+    first_columns = [round(float(c[0, 0, 0] * 0.229 + 0.485) * 255) for c in crops]
+    assert first_columns == [0, 3, 6]  # start, centre ((10 - 4) // 2), end (10 - 4)

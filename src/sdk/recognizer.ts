@@ -144,7 +144,11 @@ export interface EpochRecord {
   epoch: number;
   loss: number;
   seconds: number;
+  /** Unseen-identity top-1 accuracy of the queries against the gallery. */
   top1?: number;
+  top5?: number;
+  /** Mean average precision (recognite's convention: a query without positives counts as 0). */
+  mAP?: number;
   /** 1 / number of gallery labels: what guessing would score. */
   chanceTop1?: number;
 }
@@ -221,6 +225,12 @@ export interface EvaluateConfig {
    * @default false
    */
   averageReferences?: boolean;
+  /**
+   * Test-time augmentation for data sets: average the embeddings of a horizontal flip ('flip'),
+   * of recognite's three crops along the longest side ('threeCrop'), or both ('threeCropFlip').
+   * @default "none"
+   */
+  tta?: 'none' | 'flip' | 'threeCrop' | 'threeCropFlip';
   /**
    * Return the k best gallery rows and their scores for every query.
    * @default false
