@@ -109,7 +109,7 @@ def run(
         emb["gallery"][1],
         metric=options.get("metric", "cosine"),
         k=int(options.get("k", 5)),
-        chunk=int(options.get("chunkSize", metrics.DEFAULT_CHUNK)),
+        chunk=int(options.get("chunkSize") or auto_chunk(len(emb["gallery"][1]))),
         average_refs=bool(options.get("averageReferences", False)),
         normalize_refs=bool(model.normalize),
         return_top_k=bool(options.get("topMatches", False)),
@@ -118,6 +118,16 @@ def run(
     if options.get("returnEmbeddings"):
         report["embeddings"] = {"gallery": emb["gallery"][0], "query": emb["query"][0]}
     return report
+
+
+# Working memory of one query row in metrics.evaluate: scores, sort order and masks over the gallery.
+BYTES_PER_SCORE = 56
+CHUNK_BUDGET = 256 * 1024 * 1024
+
+
+def auto_chunk(num_gallery: int) -> int:
+    """Query rows per block so one block's working memory stays near 256 MiB, whatever the gallery size."""
+    return max(1, min(metrics.DEFAULT_CHUNK, CHUNK_BUDGET // (BYTES_PER_SCORE * max(num_gallery, 1))))
 
 
 def to_report(raw: dict[str, Any]) -> dict[str, Any]:

@@ -243,7 +243,7 @@ export interface EvaluateConfig {
   returnEmbeddings?: boolean;
   /**
    * Query rows per block of the score matrix: memory grows with chunkSize × gallery size.
-   * @default 1024
+   * @default as many as fit in about 256 MiB of working memory (at most 1024)
    * @minimum 1
    * @TJS-type integer
    */
