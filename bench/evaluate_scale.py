@@ -69,6 +69,9 @@ def run_one(impl, nq, ng, dim, labels, k):
     q, q_labels, g, g_labels = make_data(nq, ng, dim, labels)
     import evaluation
     import metrics
+    from memory import fix_mmap_threshold
+
+    fix_mmap_threshold()  # as the worker does at boot (py_bridge/memory.py), for both implementations
 
     chunk = evaluation.auto_chunk(ng)
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark: only the evaluation counts

@@ -104,7 +104,10 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
             "or pass the `python` option of an interpreter that has torch and torchvision."
         ) from None
     from devices import resolve_device
+    from memory import fix_mmap_threshold
     from shm import SharedMemory
+
+    fix_mmap_threshold()
 
     STATE.device = resolve_device(payload.get("device", "auto"))
     if payload.get("threads"):
