@@ -113,8 +113,20 @@ def run(
         average_refs=bool(options.get("averageReferences", False)),
         normalize_refs=bool(model.normalize),
         return_top_k=bool(options.get("topMatches", False)),
+        return_per_query=bool(options.get("perQuery", False)),
     )
     report = to_report(raw)
+    if options.get("returnScores") or options.get("curves"):
+        # the whole Nq × Ng matrix, on request only (it is what chunking avoids otherwise)
+        scores = metrics.score_matrix(emb["query"][0], emb["gallery"][0], options.get("metric", "cosine"))
+        if options.get("returnScores"):
+            report["scores"] = scores
+        if options.get("curves"):
+            pr = metrics.pr_metrics(scores, emb["gallery"][1], emb["query"][1], return_curves=True)
+            report["curves"] = [
+                {"precision": p.tolist(), "recall": r.tolist(), "thresholds": t.tolist()}
+                for p, r, t in zip(pr["Precisions"], pr["Recalls"], pr["Thresholds"], strict=True)
+            ]
     if options.get("returnEmbeddings"):
         report["embeddings"] = {"gallery": emb["gallery"][0], "query": emb["query"][0]}
     return report
@@ -169,4 +181,14 @@ def to_report(raw: dict[str, Any]) -> dict[str, Any]:
     }
     if "top_k_indices" in raw:
         report["topMatches"] = {"indices": raw["top_k_indices"], "scores": raw["top_k_scores"]}
+    if "per_query" in raw:
+        pq = raw["per_query"]
+        report["perQuery"] = {
+            "ap": pq["ap"].float(),
+            "firstHitRank": pq["first_hit_rank"],
+            "knnPrediction": pq["knn_prediction"],
+            "maxF1": pq["max_f1"].float(),
+            "hardPositiveScore": pq["hard_pos_score"].float(),
+            "hardNegativeScore": pq["hard_neg_score"].float(),
+        }
     return report

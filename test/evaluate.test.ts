@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  AbortError,
   Recognite,
   Tensor,
   ValidationError,
@@ -63,6 +64,17 @@ describe('evaluate precomputed embeddings', () => {
     assert.deepEqual(report.topMatches!.indices.shape, [4, 2]);
     assert.deepEqual([...report.topMatches!.indices.data].slice(0, 2), [0n, 1n]);
     assert.ok(report.thresholds.falseAcceptTargets.length >= 2);
+  });
+
+  test('per-query values, the full score matrix and the PR curves on request', async () => {
+    const report = await model.evaluate({ gallery, query, perQuery: true, returnScores: true, curves: true });
+    assert.deepEqual([...report.perQuery!.ap.data], [1, 1, 1, 0.5]);
+    assert.deepEqual([...report.perQuery!.firstHitRank.data], [0n, 0n, 0n, 1n]);
+    assert.deepEqual(report.scores!.shape, [4, 3]);
+    const s = report.scores!.data;
+    assert.ok(Math.abs(s[0]! - 0.9 / Math.hypot(0.9, 0.1)) < 1e-6, `cosine ${s[0]}`);
+    assert.equal(report.curves!.length, 4);
+    assert.deepEqual(report.curves![0]!.recall.at(-1), 0); // recognite's layout ends at (P 1, R 0)
   });
 
   test('a query label absent from the gallery counts as AP 0 in mAP and is skipped by mAPWithPositives', async () => {
@@ -127,6 +139,31 @@ function labelsOf(csv: string): string[] {
     .slice(1)
     .map((l) => l.split(',').at(-1)!);
 }
+
+describe('evaluate: cancellation', () => {
+  test('an AbortSignal stops the embedding after the current batch and rejects with AbortError', async () => {
+    const ds = await rt.data.generateSynthetic({
+      outDir: join(dir, 'abort'),
+      identities: 6,
+      samplesPerIdentity: 8,
+      size: 32,
+    });
+    const split = await rt.data.galleryQuerySplit(ds, { outDir: join(dir, 'abort-split'), numRefs: 1 });
+    const controller = new AbortController();
+    await assert.rejects(
+      model.evaluate({
+        gallery: split.gallery,
+        query: split.query,
+        size: 32,
+        batchSize: 2,
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      }),
+      AbortError,
+    );
+    assert.equal((await model.evaluate({ gallery: split.gallery, query: split.query, size: 32 })).numQueries, 42);
+  });
+});
 
 describe('test-time augmentation', () => {
   test('flip and three-crop views change the embeddings, stay normalised, and keep the counts', async () => {

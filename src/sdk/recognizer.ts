@@ -237,6 +237,23 @@ export interface EvaluateConfig {
    */
   topMatches?: boolean;
   /**
+   * Return per-query tensors: AP, rank of the first correct match, kNN prediction (label index), max F1,
+   * hardest positive and negative score (NaN where a query has none).
+   * @default false
+   */
+  perQuery?: boolean;
+  /**
+   * Return the whole Nq × Ng score matrix (through shared memory): only for sets small enough to hold it.
+   * @default false
+   */
+  returnScores?: boolean;
+  /**
+   * Return every query's precision-recall curve (recognite's layout: ascending thresholds, then the
+   * point precision 1, recall 0): only for small sets.
+   * @default false
+   */
+  curves?: boolean;
+  /**
    * Return the gallery and query embeddings too, to reuse them (e.g. saveNpy).
    * @default false
    */
@@ -333,6 +350,20 @@ export interface EvaluationReport {
   topMatches?: { indices: Tensor<'int64'>; scores: Tensor<'float32'> };
   /** With returnEmbeddings. */
   embeddings?: { gallery: Tensor<'float32'>; query: Tensor<'float32'> };
+  /** With perQuery: one entry per query (NaN where undefined). */
+  perQuery?: {
+    ap: Tensor<'float32'>;
+    /** 0-based rank of the first gallery item with the query's label (Ng when there is none). */
+    firstHitRank: Tensor<'int64'>;
+    knnPrediction: Tensor<'int64'>;
+    maxF1: Tensor<'float32'>;
+    hardPositiveScore: Tensor<'float32'>;
+    hardNegativeScore: Tensor<'float32'>;
+  };
+  /** With returnScores: Nq × Ng. */
+  scores?: Tensor<'float32'>;
+  /** With curves: each query's precision-recall curve. */
+  curves?: Array<{ precision: number[]; recall: number[]; thresholds: number[] }>;
 }
 
 /** A RecognizerConfig with every default filled in. */
