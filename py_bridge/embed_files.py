@@ -14,7 +14,15 @@ import pandas as pd
 import torch
 
 from bridge_errors import BridgeValidationError
-from data import DatasetSpec, ImageDataset, default_num_workers, eval_transform, make_loader, read_csv
+from data import (
+    DatasetSpec,
+    ImageDataset,
+    default_num_workers,
+    eval_transform,
+    make_loader,
+    read_csv,
+    three_crop_transform,
+)
 from jobs import JobContext
 from recognizer import Recognizer
 
@@ -33,27 +41,59 @@ def _frame(payload: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"image": paths, "label": [0] * len(paths), "row": range(len(paths))})
 
 
-def embed(model: Recognizer, device: torch.device, payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Embed every image of the payload's paths or data set, reporting progress per batch."""
-    frame = _frame(payload)
-    dataset = ImageDataset(frame, eval_transform(int(payload["size"])))
-    workers = payload.get("numWorkers")
+def embed_batch(model: Recognizer, x: torch.Tensor, tta: str = "none") -> torch.Tensor:
+    """Embeddings of a batch, averaged over the test-time views asked for (renormalised if the model normalises).
+
+    ``x`` is B × C × H × W, or B × 3 × C × H × W for three-crop (recognite's ``embeddings_three_crops``).
+    """
+    crops = x.shape[1] if x.ndim == 5 else 1
+    flat = x.flatten(0, 1) if x.ndim == 5 else x
+    views = [flat, flat.flip(-1)] if tta.endswith("lip") else [flat]  # 'flip', 'threeCropFlip'
+    emb = torch.stack([model(v) for v in views]).mean(0)
+    emb = emb.view(x.shape[0], crops, -1).mean(1)
+    if (crops > 1 or len(views) > 1) and model.normalize:
+        emb = torch.nn.functional.normalize(emb, dim=1)
+    return emb
+
+
+def embed_frame(
+    model: Recognizer,
+    device: torch.device,
+    frame: pd.DataFrame,
+    options: dict[str, Any],
+    ctx: JobContext,
+    phase: str | None = None,
+) -> torch.Tensor:
+    """Evaluation-mode embeddings of every row of a checked frame, in batches, with progress events.
+
+    ``options`` carries ``size``, ``batchSize``, ``numWorkers`` and ``tta``; ``phase`` names the
+    step in the progress events when a job embeds several sets. The model's mode is restored.
+    """
+    tta = options.get("tta") or "none"
+    size = int(options["size"])
+    dataset = ImageDataset(frame, three_crop_transform(size) if tta.startswith("threeCrop") else eval_transform(size))
+    workers = options.get("numWorkers")
     loader = make_loader(
         dataset,
-        int(payload.get("batchSize", 64)),
+        int(options.get("batchSize") or 64),
         shuffle=False,
         num_workers=default_num_workers() if workers is None else int(workers),
     )
     was_training = model.training
     model.eval()
-    chunks = []
+    chunks: list[torch.Tensor] = []
     try:
         with torch.no_grad():
             for x, _ in loader:
                 ctx.check_cancelled()
-                chunks.append(model(x.to(device)).cpu())
-                done = sum(len(c) for c in chunks)
-                ctx.report({"type": "progress", "done": done, "total": len(dataset)})
+                chunks.append(embed_batch(model, x.to(device), tta).cpu())
+                event = {"type": "progress", "done": sum(len(c) for c in chunks), "total": len(dataset)}
+                ctx.report({**event, "phase": phase} if phase else event)
     finally:
         model.train(was_training)
-    return {"embeddings": torch.cat(chunks)}
+    return torch.cat(chunks)
+
+
+def embed(model: Recognizer, device: torch.device, payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Embed every image of the payload's paths or data set, reporting progress per batch."""
+    return {"embeddings": embed_frame(model, device, _frame(payload), payload, ctx)}

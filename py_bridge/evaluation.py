@@ -9,60 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import torch
 
 import metrics
 from bridge_errors import BridgeValidationError
-from data import (
-    DatasetSpec,
-    ImageDataset,
-    default_num_workers,
-    eval_transform,
-    make_loader,
-    read_csv,
-    three_crop_transform,
-)
+from data import DatasetSpec, read_csv
+from embed_files import embed_frame
 from jobs import JobContext
 from recognizer import Recognizer
-
-
-def _embed_frame(
-    model: Recognizer, device: torch.device, frame: pd.DataFrame, options: dict[str, Any], phase: str, ctx: JobContext
-) -> torch.Tensor:
-    """Evaluation-mode embeddings of every row of a checked CSV frame, with progress events."""
-    tta = options.get("tta", "none")
-    size = int(options["size"])
-    dataset = ImageDataset(frame, three_crop_transform(size) if tta.startswith("threeCrop") else eval_transform(size))
-    workers = options.get("numWorkers")
-    loader = make_loader(
-        dataset,
-        int(options.get("batchSize", 64)),
-        shuffle=False,
-        num_workers=default_num_workers() if workers is None else int(workers),
-    )
-    chunks: list[torch.Tensor] = []
-    with torch.no_grad():
-        for x, _ in loader:
-            ctx.check_cancelled()
-            chunks.append(_embed_batch(model, x.to(device), tta).cpu())
-            ctx.report({"type": "progress", "phase": phase, "done": sum(len(c) for c in chunks), "total": len(dataset)})
-    return torch.cat(chunks)
-
-
-def _embed_batch(model: Recognizer, x: torch.Tensor, tta: str) -> torch.Tensor:
-    """Embeddings of a batch, averaged over the test-time views asked for (then renormalised if the model normalises).
-
-    ``x`` is B × C × H × W, or B × 3 × C × H × W for three-crop (recognite's ``embeddings_three_crops``).
-    """
-    crops = x.shape[1] if x.ndim == 5 else 1
-    flat = x.flatten(0, 1) if x.ndim == 5 else x
-    views = [flat, flat.flip(-1)] if tta.endswith("lip") else [flat]  # 'flip', 'threeCropFlip'
-    emb = torch.stack([model(v) for v in views]).mean(0)
-    emb = emb.view(x.shape[0], crops, -1).mean(1)
-    if (crops > 1 or len(views) > 1) and model.normalize:
-        emb = torch.nn.functional.normalize(emb, dim=1)
-    return emb
 
 
 def prepare_side(side: dict[str, Any], read_tensor: Any, name: str) -> dict[str, Any]:  # noqa: ANN401
@@ -87,19 +41,14 @@ def run(
     model: Recognizer, device: torch.device, sides: dict[str, dict[str, Any]], options: dict[str, Any], ctx: JobContext
 ) -> dict[str, Any]:
     """Gather both sides' embeddings, compute every metric, and shape the report."""
-    was_training = model.training
-    model.eval()
-    try:
-        emb: dict[str, tuple[torch.Tensor, list[Any]]] = {}
-        for name in ("gallery", "query"):
-            side = sides[name]
-            if "embeddings" in side:
-                emb[name] = (side["embeddings"], side["labels"])
-            else:
-                frame = side["frame"]
-                emb[name] = (_embed_frame(model, device, frame, options, name, ctx), frame["label"].tolist())
-    finally:
-        model.train(was_training)
+    emb: dict[str, tuple[torch.Tensor, list[Any]]] = {}
+    for name in ("gallery", "query"):
+        side = sides[name]
+        if "embeddings" in side:
+            emb[name] = (side["embeddings"], side["labels"])
+        else:
+            frame = side["frame"]
+            emb[name] = (embed_frame(model, device, frame, options, ctx, phase=name), frame["label"].tolist())
     ctx.check_cancelled()
     ctx.report({"type": "progress", "phase": "scoring", "done": 0, "total": len(emb["query"][1])})
     raw = metrics.evaluate(
