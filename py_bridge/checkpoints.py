@@ -1,4 +1,6 @@
-"""Atomic writes of torch checkpoints: a temporary file in the same folder, then a rename.
+"""Reading and atomically writing torch checkpoint files.
+
+Writes go to a temporary file in the same folder, then a rename.
 
 A crash or a full disk mid-write leaves the previous file whole, never half of a new one.
 Used for model state dicts (``saveStateDict``) and training checkpoints alike.
@@ -8,9 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 import torch
+
+from bridge_errors import BridgeValidationError
 
 
 def save_atomic(obj: Any, path: str) -> None:
@@ -26,3 +31,23 @@ def save_atomic(obj: Any, path: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def read_mapping(path: str, option: str) -> Mapping[str, Any]:
+    """``torch.load(path, weights_only=True)``, which must hold a mapping; errors name the option at fault."""
+    if not os.path.isfile(path):
+        raise BridgeValidationError(f"file not found: {path}", path=option)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise BridgeValidationError(
+            f"cannot read {path} as a state dict ({type(exc).__name__}: {exc})", path=option
+        ) from None
+    if not isinstance(state, Mapping):
+        raise BridgeValidationError(f"{path} holds a {type(state).__name__}, not a state dict", path=option)
+    return state
+
+
+def is_training_checkpoint(state: Mapping[str, Any]) -> bool:
+    """Whether ``state`` is what ``fit`` writes (model and optimizer state, epoch) rather than a plain state dict."""
+    return isinstance(state.get("model"), Mapping) and "optimizer" in state and "epoch" in state

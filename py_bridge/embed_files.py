@@ -63,11 +63,13 @@ def embed_frame(
     options: dict[str, Any],
     ctx: JobContext,
     phase: str | None = None,
+    progress: bool = True,
 ) -> torch.Tensor:
     """Evaluation-mode embeddings of every row of a checked frame, in batches, with progress events.
 
     ``options`` carries ``size``, ``batchSize``, ``numWorkers`` and ``tta``; ``phase`` names the
-    step in the progress events when a job embeds several sets. The model's mode is restored.
+    step in the progress events when a job embeds several sets; ``progress=False`` sends none (the
+    job still stops between batches when cancelled). The model's mode is restored.
     """
     tta = options.get("tta") or "none"
     size = int(options["size"])
@@ -87,8 +89,9 @@ def embed_frame(
             for x, _ in loader:
                 ctx.check_cancelled()
                 chunks.append(embed_batch(model, x.to(device), tta).cpu())
-                event = {"type": "progress", "done": sum(len(c) for c in chunks), "total": len(dataset)}
-                ctx.report({**event, "phase": phase} if phase else event)
+                if progress:
+                    event = {"type": "progress", "done": sum(len(c) for c in chunks), "total": len(dataset)}
+                    ctx.report({**event, "phase": phase} if phase else event)
     finally:
         model.train(was_training)
     return torch.cat(chunks)

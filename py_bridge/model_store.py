@@ -18,7 +18,7 @@ import torch
 from torchvision import models
 
 from bridge_errors import BridgeValidationError
-from checkpoints import save_atomic
+from checkpoints import is_training_checkpoint, read_mapping, save_atomic
 from recognizer import Recognizer
 
 _models: dict[int, Recognizer] = {}
@@ -99,17 +99,15 @@ def save(model: Recognizer, path: str) -> None:
 
 
 def load(model: Recognizer, path: str) -> None:
-    """Load a state dict saved by ``save`` (or by recognite); name every key or shape that does not fit."""
-    if not os.path.isfile(path):
-        raise BridgeValidationError(f"state dict file not found: {path}", path="path")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise BridgeValidationError(
-            f"cannot read {path} as a state dict ({type(exc).__name__}: {exc})", path="path"
-        ) from None
-    if not isinstance(state, Mapping):
-        raise BridgeValidationError(f"{path} holds a {type(state).__name__}, not a state dict", path="path")
+    """Load a state dict saved by ``save`` (or by recognite), or the model part of a ``fit`` checkpoint."""
+    state = read_mapping(path, "path")
+    if is_training_checkpoint(state):
+        state = state["model"]
+    load_state(model, state, path, "path")
+
+
+def load_state(model: Recognizer, state: Mapping[str, Any], source: str, option: str) -> None:
+    """Load ``state`` into ``model``, or name every key and shape that does not fit (option ``option``)."""
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -127,9 +125,9 @@ def load(model: Recognizer, path: str) -> None:
         if shapes:
             parts.append(f"shape mismatches {_head(shapes)}")
         raise BridgeValidationError(
-            f"{path} does not fit this model ({model.model_name}, "
+            f"{source} does not fit this model ({model.model_name}, "
             f"{model.classifier.out_features if model.classifier is not None else 'no'} classes): " + "; ".join(parts),
-            path="path",
+            path=option,
         )
     model.load_state_dict(state)
 

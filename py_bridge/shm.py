@@ -185,6 +185,10 @@ class SharedMemory:
                 self._primary.punch(offset, nbytes)
             self._primary.reserved = 0  # punched pages must be reserved again before use
 
+    def read_json(self, obj: dict[str, Any]) -> torch.Tensor:
+        """``read`` for a descriptor as TypeScript sent it (with its ``transient`` flag)."""
+        return self.read(TensorRef.from_json(obj), bool(obj.get("transient", False)))
+
     def end_call(self) -> None:
         """Unmap the transient input segments of the call that just ended."""
         for name in self._transient:

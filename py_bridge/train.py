@@ -16,23 +16,24 @@ import os
 import time
 from typing import Any
 
+import pandas as pd
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual name
 
 import metrics
 from bridge_errors import BridgeValidationError
-from checkpoints import save_atomic
+from checkpoints import is_training_checkpoint, read_mapping, save_atomic
 from data import (
     DatasetSpec,
     ImageDataset,
     default_num_workers,
-    eval_transform,
-    make_loader,
     read_csv,
     sorted_labels,
     train_transform,
 )
+from embed_files import embed_frame
 from jobs import JobContext
+from model_store import load_state
 from recognizer import Recognizer
 
 
@@ -43,30 +44,39 @@ def cosface_loss(logits: torch.Tensor, targets: torch.Tensor, scale: float, marg
     return F.cross_entropy(scale * logits, targets)
 
 
-@torch.no_grad()
-def embed_dataset(model: Recognizer, dataset: ImageDataset, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Evaluation-mode embeddings of every row, in order."""
-    was_training = model.training
-    model.eval()
-    try:
-        loader = make_loader(dataset, batch_size, shuffle=False, num_workers=0)
-        return torch.cat([model(x.to(device)).cpu() for x, _ in loader])
-    finally:
-        model.train(was_training)
-
-
 def validation_metrics(
-    model: Recognizer, gallery: ImageDataset, query: ImageDataset, batch: int, device: torch.device
+    model: Recognizer,
+    device: torch.device,
+    frames: tuple[pd.DataFrame, pd.DataFrame],
+    embed_options: dict[str, Any],
+    ctx: JobContext,
 ) -> dict[str, float]:
     """Top-1, top-5 and mAP of the queries against the gallery (metrics.py), on embeddings made now."""
+    gallery, query = frames
     report = metrics.evaluate(
-        embed_dataset(model, query, batch, device),
-        query.frame["label"].tolist(),
-        embed_dataset(model, gallery, batch, device),
-        gallery.frame["label"].tolist(),
+        embed_frame(model, device, query, embed_options, ctx, progress=False),
+        query["label"].tolist(),
+        embed_frame(model, device, gallery, embed_options, ctx, progress=False),
+        gallery["label"].tolist(),
         k=5,
     )
     return {"top1": report["accuracy"], "top5": report["top_k_accuracy"], "mAP": report["mAP"]}
+
+
+def resume(model: Recognizer, optimizer: torch.optim.Optimizer, path: str) -> tuple[int, list[dict[str, Any]]]:
+    """Restore model and optimizer from a ``fit`` checkpoint; returns its epoch and history."""
+    checkpoint = read_mapping(path, "resumeFrom")
+    if not is_training_checkpoint(checkpoint):
+        raise BridgeValidationError(
+            f"{path} is not a fit() checkpoint (no model, optimizer and epoch): pass the last.pt of a checkpointDir",
+            path="resumeFrom",
+        )
+    load_state(model, checkpoint["model"], path, "resumeFrom")
+    try:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (ValueError, KeyError) as exc:
+        raise BridgeValidationError(f"the optimizer state in {path} does not fit: {exc}", path="resumeFrom") from None
+    return int(checkpoint["epoch"]), list(checkpoint.get("history", []))
 
 
 def _model_config(model: Recognizer) -> dict[str, Any]:
@@ -106,9 +116,13 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     train_set = ImageDataset(frame, train_transform(size, bool(options.get("hflip", True))), classes)
     validation = None
     if options.get("validation"):
-        gallery = ImageDataset(read_csv(DatasetSpec.from_json(options["validation"]["gallery"])), eval_transform(size))
-        query = ImageDataset(read_csv(DatasetSpec.from_json(options["validation"]["query"])), eval_transform(size))
-        validation = (gallery, query)
+        validation = (
+            read_csv(
+                DatasetSpec.from_json(options["validation"]["gallery"], "validation.gallery"), "validation.gallery"
+            ),
+            read_csv(DatasetSpec.from_json(options["validation"]["query"], "validation.query"), "validation.query"),
+        )
+    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0}
 
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -119,14 +133,15 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     history: list[dict[str, Any]] = []
     first_epoch = 0
     if options.get("resumeFrom"):
-        checkpoint = torch.load(options["resumeFrom"], map_location="cpu", weights_only=True)
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        first_epoch = int(checkpoint["epoch"])
-        history = list(checkpoint.get("history", []))
+        first_epoch, history = resume(model, optimizer, options["resumeFrom"])
     checkpoint_dir = options.get("checkpointDir")
     if checkpoint_dir:
-        os.makedirs(checkpoint_dir, exist_ok=True)
+        try:
+            os.makedirs(checkpoint_dir, exist_ok=True)
+        except OSError as exc:
+            raise BridgeValidationError(
+                f"cannot use {checkpoint_dir} as a folder: {exc}", path="checkpointDir"
+            ) from None
 
     drop_last = len(train_set) > batch_size  # a last batch of one would break BatchNorm
     steps = len(train_set) // batch_size if drop_last else 1
@@ -169,8 +184,8 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             "seconds": time.monotonic() - epoch_start,
         }
         if validation:
-            record.update(validation_metrics(model, *validation, batch_size, device))
-            record["chanceTop1"] = 1.0 / validation[0].frame["label"].nunique()
+            record.update(validation_metrics(model, device, validation, embed_options, ctx))
+            record["chanceTop1"] = 1.0 / validation[0]["label"].nunique()
         history.append(record)
         if checkpoint_dir:
             save_atomic(

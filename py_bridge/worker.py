@@ -152,9 +152,7 @@ def info(payload: dict[str, Any]) -> dict[str, Any]:
 @handler("echo")
 def echo(payload: dict[str, Any]) -> dict[str, Any]:
     """Return the worker's own copy of a tensor: the diagnostic round trip."""
-    from shm import TensorRef
-
-    tensor = STATE.shm.read(TensorRef.from_json(payload["tensor"]), payload["tensor"].get("transient", False))
+    tensor = STATE.shm.read_json(payload["tensor"])
     return {"tensor": STATE.shm.write(tensor).to_json()}
 
 
@@ -210,10 +208,9 @@ def recognizer_mode(payload: dict[str, Any]) -> dict[str, Any]:
 def recognizer_forward(payload: dict[str, Any]) -> dict[str, Any]:
     """Logits (training mode with a classifier) or embeddings; ``eval`` forces evaluation mode for the call."""
     import model_store
-    from shm import TensorRef
 
     model = model_store.get(payload["id"])
-    x = STATE.shm.read(TensorRef.from_json(payload["input"]), payload["input"].get("transient", False))
+    x = STATE.shm.read_json(payload["input"])
     out = model_store.run(model, x, eval_mode=bool(payload.get("eval", False)))
     return {"output": STATE.shm.write(out).to_json()}
 
@@ -326,14 +323,10 @@ def recognizer_evaluate(payload: dict[str, Any]) -> dict[str, Any]:
     import evaluation
     import jobs
     import model_store
-    from shm import TensorRef
 
     model = model_store.get(payload["id"])
 
-    def read_tensor(ref: dict[str, Any]) -> Any:  # noqa: ANN401 - a torch tensor
-        return STATE.shm.read(TensorRef.from_json(ref), ref.get("transient", False))
-
-    sides = {name: evaluation.prepare_side(payload[name], read_tensor, name) for name in ("gallery", "query")}
+    sides = {name: evaluation.prepare_side(payload[name], STATE.shm.read_json, name) for name in ("gallery", "query")}
     options = payload["options"]
     return {"job": jobs.start("evaluate", lambda ctx: evaluation.run(model, STATE.device, sides, options, ctx)).id}
 

@@ -180,6 +180,17 @@ describe('embed image files', () => {
   });
 });
 
+describe('fit checkpoints outside fit', () => {
+  test('loadStateDict takes the model part of a fit() checkpoint', async () => {
+    const checkpointDir = join(dir, 'ckpt-load');
+    await using trained = await freshModel();
+    await trained.fit({ ...BASE, train: parts.train, epochs: 1, checkpointDir });
+    await using loaded = await freshModel();
+    await loaded.loadStateDict(join(checkpointDir, 'last.pt'));
+    assert.deepEqual([...(await loaded.embed(probe())).data], [...(await trained.embed(probe())).data]);
+  });
+});
+
 describe('fit: bad inputs get typed errors and the worker survives', () => {
   function csvWith(name: string, body: string): string {
     const path = join(dir, name);
@@ -242,6 +253,21 @@ describe('fit: bad inputs get typed errors and the worker survives', () => {
       async () =>
         (await rt.createRecognizer({ modelName: 'resnet18' })).fit({ ...BASE, epochs: 1, train: parts.train }),
       /numClasses: this model has no classifier/,
+    ],
+    [
+      'resumeFrom a file that is not a fit() checkpoint',
+      async () => {
+        const m = await freshModel();
+        await m.saveStateDict(join(dir, 'plain-state.pt'));
+        return m.fit({ ...BASE, epochs: 1, train: parts.train, resumeFrom: join(dir, 'plain-state.pt') });
+      },
+      /plain-state\.pt is not a fit\(\) checkpoint/,
+    ],
+    [
+      'a checkpointDir that is a file',
+      async () =>
+        (await freshModel()).fit({ ...BASE, epochs: 1, train: parts.train, checkpointDir: csvWith('f.csv', 'x') }),
+      /cannot use .*f\.csv as a folder/,
     ],
     [
       'a misspelt option',

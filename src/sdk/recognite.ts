@@ -4,7 +4,7 @@
  * Every other public object (models, data sets, jobs) reaches Python through
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
-import { Arena, chooseShmDir, type Lease, type TensorRef } from './arena.js';
+import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease, type TensorRef } from './arena.js';
 import { DataApi } from './data.js';
 import { ClosedError, SharedMemoryError, ValidationError, WorkerTimeoutError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
@@ -119,7 +119,7 @@ export class Recognite implements AsyncDisposable {
           threads: options.threads,
           shmDir: arena.dir,
           prefix: arena.prefix,
-          primaryBytes: 64 * 1024 * 1024,
+          primaryBytes: DEFAULT_PRIMARY_BYTES, // the worker's output segment, as big as ours
           logPath,
         },
         Math.max(timeout, BOOT_TIMEOUT_MS),
