@@ -76,20 +76,20 @@ def plain(q, q_labels, g, g_labels, k, chunk):
 
 def run_one(impl, nq, ng, dim, labels, k):
     q, q_labels, g, g_labels = make_data(nq, ng, dim, labels)
-    import evaluation
-    import metrics
-    from memory import fix_mmap_threshold
+    from bridge.memory import fix_mmap_threshold
+    from evaluation.report import evaluate
+    from evaluation.run import auto_chunk
 
-    fix_mmap_threshold()  # as the worker does at boot (py_bridge/memory.py), for both implementations
+    fix_mmap_threshold()  # as the worker does at boot (py_bridge/bridge/memory.py), for both implementations
 
-    chunk = evaluation.auto_chunk(ng)
+    chunk = auto_chunk(ng)
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark: only the evaluation counts
     base = status("VmRSS")
     started = time.perf_counter()
     if impl == "plain":
         out = plain(q, q_labels, g, g_labels, k, chunk)
     else:
-        r = metrics.evaluate(q, q_labels.tolist(), g, g_labels.tolist(), metric="cosine", k=k, chunk=chunk)
+        r = evaluate(q, q_labels.tolist(), g, g_labels.tolist(), metric="cosine", k=k, chunk=chunk)
         out = {"top1": r["accuracy"], "top5": r["top_k_accuracy"], "cmc": r["cmc"], "mAP": r["mAP"]}
     seconds = time.perf_counter() - started
     out.update(seconds=seconds, extra_peak_bytes=status("VmHWM") - base, chunk=chunk, threads=torch.get_num_threads())
@@ -121,7 +121,7 @@ def main():
     )
     print("| implementation | seconds | extra peak memory | top-1 | top-5 | mAP |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for name, r in (("plain PyTorch, chunked", p), ("recognite-ts metrics.evaluate", s)):
+    for name, r in (("plain PyTorch, chunked", p), ("recognite-ts evaluation.report.evaluate", s)):
         print(
             f"| {name} | {r['seconds']:.1f} | {r['extra_peak_bytes'] / 2**20:.0f} MiB | "
             f"{r['top1']:.4f} | {r['top5']:.4f} | {r['mAP']:.4f} |"

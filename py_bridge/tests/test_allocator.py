@@ -1,4 +1,4 @@
-from allocator import FirstFitAllocator
+from bridge.allocator import FirstFitAllocator
 
 
 def test_regions_are_aligned_and_disjoint():

@@ -14,11 +14,11 @@ import pytest
 import torch
 from torchvision import models
 
-from classifier_ops import classifier_path, get_ultimate_classifier
-from gen_catalog import default_input_size, weight_names
-from recognizer import SUPPORTED_MODELS
+from model.catalog import SUPPORTED_MODELS
+from model.classifier_ops import classifier_path, get_ultimate_classifier
+from model.gen_catalog import default_input_size, weight_names
 
-CATALOG = json.loads((Path(__file__).resolve().parents[2] / "src/sdk/model-catalog.json").read_text())
+CATALOG = json.loads((Path(__file__).resolve().parents[2] / "src/sdk/model/catalog.json").read_text())
 BY_NAME = {entry["name"]: entry for entry in CATALOG}
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

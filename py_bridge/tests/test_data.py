@@ -3,8 +3,8 @@ import pytest
 import torch
 from PIL import Image
 
-from bridge_errors import BridgeValidationError
-from data import DatasetSpec, load_image, read_csv
+from bridge.errors import BridgeValidationError
+from data.dataset import DatasetSpec, load_image, read_csv
 
 
 @pytest.mark.parametrize(("mode", "ext"), [("L", "png"), ("RGBA", "png"), ("RGB", "jpg"), ("L", "jpg"), ("P", "png")])
@@ -34,7 +34,7 @@ def test_relative_paths_resolve_against_the_csv_folder(tmp_path):
 def test_every_bad_row_is_named(tmp_path):
     (tmp_path / "d.csv").write_text("image,label\nmissing.png,a\n,b\nx.png,\n")
     with pytest.raises(BridgeValidationError) as info:
-        read_csv(DatasetSpec(str(tmp_path / "d.csv")))
+        read_csv(DatasetSpec(str(tmp_path / "d.csv"), "image", "label"))
     message = str(info.value)
     assert "row 2: image file not found" in message
     assert "row 3: empty image path" in message
@@ -42,7 +42,7 @@ def test_every_bad_row_is_named(tmp_path):
 
 
 def test_three_crop_takes_start_centre_and_end_squares_of_the_long_side():
-    from data import three_crop_transform
+    from data.transforms import three_crop_transform
 
     img = torch.arange(10, dtype=torch.uint8).repeat(3, 4, 1)  # 3 × 4 × 10, columns numbered 0..9
     crops = three_crop_transform(4)(img)

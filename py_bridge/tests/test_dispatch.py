@@ -20,7 +20,8 @@ def test_calls_before_boot_are_refused():
 
 
 def test_a_python_exception_comes_back_with_type_message_and_traceback(monkeypatch):
-    monkeypatch.setattr(worker.STATE, "shm", _NoopShm())  # pretend booted; debug.raise needs nothing
+    monkeypatch.setattr(worker.STATE, "_shm", _NoopShm())  # pretend booted; debug.raise needs nothing
+    monkeypatch.setattr(worker.STATE, "test_handlers", True)
     out = call("debug.raise", {"message": "boom"})
     assert out["ok"] is False
     err = out["error"]
@@ -39,3 +40,19 @@ class _NoopShm:
 
     def end_call(self):
         pass
+
+
+def test_test_handlers_are_absent_unless_boot_asked_for_them(monkeypatch):
+    monkeypatch.setattr(worker.STATE, "_shm", _NoopShm())
+    monkeypatch.setattr(worker.STATE, "test_handlers", False)
+    for method in worker.TEST_HANDLERS:
+        out = call(method, {"message": "boom", "seconds": 0, "steps": 1, "stepSeconds": 0, "failAt": None})
+        assert out["ok"] is False and "unknown worker method" in out["error"]["message"], method
+    assert not set(worker.TEST_HANDLERS) & set(worker.HANDLERS)
+    assert all(method.startswith("debug.") for method in worker.TEST_HANDLERS)
+
+
+def test_every_handler_resolves_to_a_function(monkeypatch):
+    monkeypatch.setattr(worker.STATE, "test_handlers", True)
+    for method in [*worker.HANDLERS, *worker.TEST_HANDLERS]:
+        assert callable(worker.resolve(method)), method

@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-import metrics as M
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
+from evaluation import recognite_compat, report, scoring, thresholds
 
 recognite_eval = pytest.importorskip("recognite.eval")
 from recognite.eval.score_matrix import _cosine, _euclid, _sq_euclid  # noqa: E402
@@ -40,12 +40,12 @@ def test_cosine_is_normalised_per_row_unlike_recognite():
     gen = torch.Generator().manual_seed(1)
     q, g = torch.randn(3, 4, generator=gen), torch.randn(5, 4, generator=gen)
     expected = F.normalize(q, dim=1) @ F.normalize(g, dim=1).T
-    torch.testing.assert_close(M.score_matrix(q, g, "cosine"), expected)
+    torch.testing.assert_close(scoring.score_matrix(q, g, "cosine"), expected)
     with pytest.raises(RuntimeError):  # recognite divides by a norm vector without keepdim
         _cosine(q, g)
     # when both batch sizes equal the embedding size recognite runs, and is wrong
     q4, g4 = torch.randn(4, 4, generator=gen) * 3, torch.randn(4, 4, generator=gen)
-    ours = M.score_matrix(q4, g4, "cosine")
+    ours = scoring.score_matrix(q4, g4, "cosine")
     assert ours.abs().max() <= 1 + 1e-6
     assert not torch.allclose(ours, _cosine(q4, g4))
 
@@ -53,31 +53,33 @@ def test_cosine_is_normalised_per_row_unlike_recognite():
 def test_inner_and_distances_hand_computed():
     q = torch.tensor([[0.0, 0.0], [1.0, 2.0]])
     g = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
-    torch.testing.assert_close(M.score_matrix(q, g, "inner"), torch.tensor([[0.0, 0.0], [11.0, 1.0]]))
-    torch.testing.assert_close(M.score_matrix(q, g, "euclid"), torch.tensor([[-5.0, -1.0], [-math.sqrt(8), -2.0]]))
-    torch.testing.assert_close(M.score_matrix(q, g, "sq_euclid"), torch.tensor([[-25.0, -1.0], [-8.0, -4.0]]))
+    torch.testing.assert_close(scoring.score_matrix(q, g, "inner"), torch.tensor([[0.0, 0.0], [11.0, 1.0]]))
+    torch.testing.assert_close(
+        scoring.score_matrix(q, g, "euclid"), torch.tensor([[-5.0, -1.0], [-math.sqrt(8), -2.0]])
+    )
+    torch.testing.assert_close(scoring.score_matrix(q, g, "sq_euclid"), torch.tensor([[-25.0, -1.0], [-8.0, -4.0]]))
 
 
 def test_distances_agree_with_recognite(random_set):
     query, _, gallery, _ = random_set
     q, g = query[:40], gallery[:60]
-    torch.testing.assert_close(M.score_matrix(q, g, "euclid"), -_euclid(q, g), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(M.score_matrix(q, g, "sq_euclid"), -_sq_euclid(q, g), rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(scoring.score_matrix(q, g, "euclid"), -_euclid(q, g), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(scoring.score_matrix(q, g, "sq_euclid"), -_sq_euclid(q, g), rtol=1e-5, atol=1e-4)
 
 
 def test_score_chunks_blocks_and_dtypes():
     q, g = torch.randn(10, 3), torch.randn(4, 3)
-    chunks = list(M.score_chunks(q, g, "inner", chunk=4))
+    chunks = list(scoring.score_chunks(q, g, "inner", chunk=4))
     assert [start for start, _ in chunks] == [0, 4, 8]
     assert [s.shape for _, s in chunks] == [(4, 4), (4, 4), (2, 4)]
-    assert next(M.score_chunks(q.half(), g.half()))[1].dtype == torch.float32
-    assert next(M.score_chunks(q.double(), g, "euclid"))[1].dtype == torch.float64
+    assert next(scoring.score_chunks(q.half(), g.half()))[1].dtype == torch.float32
+    assert next(scoring.score_chunks(q.double(), g, "euclid"))[1].dtype == torch.float64
     with pytest.raises(BridgeValidationError):
-        next(M.score_chunks(q, g, "manhattan"))
+        next(scoring.score_chunks(q, g, "manhattan"))
     with pytest.raises(BridgeValidationError):
-        next(M.score_chunks(q, torch.randn(4, 5)))
+        next(scoring.score_chunks(q, torch.randn(4, 5)))
     with pytest.raises(BridgeValidationError):
-        next(M.score_chunks(q, g, chunk=0))
+        next(scoring.score_chunks(q, g, chunk=0))
 
 
 # --------------------------------------------------------------------------- accuracy, CMC
@@ -85,9 +87,9 @@ def test_score_chunks_blocks_and_dtypes():
 
 def test_accuracy_ties_go_to_lower_gallery_index():
     scores = torch.tensor([[1.0, 1.0, 0.0]])
-    assert M.accuracy(scores, [0, 1, 2], [1]) == 0.0  # index 0 (label 0) wins the tie
-    assert M.accuracy(scores, [0, 1, 2], [0]) == 1.0
-    assert M.top_k_accuracy(scores, [0, 1, 2], [1], k=2) == 1.0
+    assert recognite_compat.accuracy(scores, [0, 1, 2], [1]) == 0.0  # index 0 (label 0) wins the tie
+    assert recognite_compat.accuracy(scores, [0, 1, 2], [0]) == 1.0
+    assert recognite_compat.top_k_accuracy(scores, [0, 1, 2], [1], k=2) == 1.0
 
 
 def test_accuracy_hand_computed_with_string_labels_and_missing_label():
@@ -100,21 +102,23 @@ def test_accuracy_hand_computed_with_string_labels_and_missing_label():
     )
     gallery = ["cat", "dog", "cat", "eel"]
     query = ["cat", "dog", "fox"]
-    assert M.accuracy(scores, gallery, query) == approx(1 / 3)
-    assert M.top_k_accuracy(scores, gallery, query, k=2) == approx(1 / 3)
-    assert M.top_k_accuracy(scores, gallery, query, k=4) == approx(2 / 3)
-    assert M.top_k_accuracy(scores, gallery, query, k=100) == approx(2 / 3)  # k > gallery: all of it
-    assert M.cmc(scores, gallery, query, k=5).tolist() == approx([1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
+    assert recognite_compat.accuracy(scores, gallery, query) == approx(1 / 3)
+    assert recognite_compat.top_k_accuracy(scores, gallery, query, k=2) == approx(1 / 3)
+    assert recognite_compat.top_k_accuracy(scores, gallery, query, k=4) == approx(2 / 3)
+    assert recognite_compat.top_k_accuracy(scores, gallery, query, k=100) == approx(2 / 3)  # k > gallery: all of it
+    assert recognite_compat.cmc(scores, gallery, query, k=5).tolist() == approx([1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3])
 
 
 def test_accuracy_agrees_with_recognite(random_set):
     query, q_labels, gallery, g_labels = random_set
-    scores = M.score_matrix(query, gallery, "inner")
-    assert M.accuracy(scores, g_labels, q_labels) == approx(float(recognite_eval.accuracy(scores, g_labels, q_labels)))
+    scores = scoring.score_matrix(query, gallery, "inner")
+    assert recognite_compat.accuracy(scores, g_labels, q_labels) == approx(
+        float(recognite_eval.accuracy(scores, g_labels, q_labels))
+    )
     for k in (1, 5, 20, 1000):
-        ours = M.top_k_accuracy(scores, g_labels, q_labels, k)
+        ours = recognite_compat.top_k_accuracy(scores, g_labels, q_labels, k)
         assert ours == approx(float(recognite_eval.top_k_accuracy(scores, g_labels, q_labels, k)))
-    cmc = M.cmc(scores, g_labels, q_labels, k=10)
+    cmc = recognite_compat.cmc(scores, g_labels, q_labels, k=10)
     expected = [float(recognite_eval.top_k_accuracy(scores, g_labels, q_labels, r)) for r in range(1, 11)]
     assert cmc.tolist() == approx(expected)
 
@@ -124,7 +128,7 @@ def test_accuracy_agrees_with_recognite(random_set):
 
 def test_pr_metrics_hand_computed():
     scores = torch.tensor([[0.9, 0.8, 0.7, 0.6]])  # a single query: recognite fails on that
-    out = M.pr_metrics(scores, [1, 0, 1, 0], [1], return_curves=True)
+    out = recognite_compat.pr_metrics(scores, [1, 0, 1, 0], [1], return_curves=True)
     assert out["AP"].tolist() == approx([(1 + 2 / 3) / 2])
     assert out["Thresholds"][0].tolist() == approx([0.7, 0.8, 0.9])
     assert out["Precisions"][0].tolist() == approx([2 / 3, 1 / 2, 1, 1])
@@ -141,7 +145,7 @@ def test_pr_metrics_tied_scores_form_one_threshold():
     # stable order would rank the positive at index 1 before the negative at index 2 (AP 1);
     # as one threshold, 0.5 has precision 2/3 at recall 1
     scores = torch.tensor([[0.9, 0.5, 0.5], [0.9, 0.5, 0.5]])
-    out = M.pr_metrics(scores, [1, 1, 0], [1, 1], return_curves=True)
+    out = recognite_compat.pr_metrics(scores, [1, 1, 0], [1, 1], return_curves=True)
     assert out["AP"].tolist() == approx([5 / 6, 5 / 6])
     assert out["Thresholds"][0].tolist() == approx([0.5, 0.9])
     ref = recognite_eval.pr_metrics(scores, torch.tensor([1, 1, 0]), torch.tensor([1, 1]))
@@ -150,8 +154,8 @@ def test_pr_metrics_tied_scores_form_one_threshold():
 
 def test_pr_metrics_identical_embeddings():
     emb = torch.ones(3, 4)
-    scores = M.score_matrix(emb[:2], emb, "cosine")
-    out = M.pr_metrics(scores, [0, 1, 0], [0, 1])
+    scores = scoring.score_matrix(emb[:2], emb, "cosine")
+    out = recognite_compat.pr_metrics(scores, [0, 1, 0], [0, 1])
     assert out["AP"].tolist() == approx([2 / 3, 1 / 3])  # one threshold: precision = positives / gallery
     assert out["T@maxF1"].tolist() == approx([1.0, 1.0])
 
@@ -159,7 +163,7 @@ def test_pr_metrics_identical_embeddings():
 def test_pr_metrics_query_without_positives_and_map_conventions():
     scores = torch.tensor([[0.9, 0.8, 0.7, 0.6], [0.1, 0.4, 0.3, 0.2]])
     gallery, query = ["a", "b", "a", "b"], ["a", "z"]
-    out = M.pr_metrics(scores, gallery, query, return_curves=True)
+    out = recognite_compat.pr_metrics(scores, gallery, query, return_curves=True)
     assert out["AP"].tolist() == approx([(1 + 2 / 3) / 2, 0.0])
     assert out["mAP"] == approx((1 + 2 / 3) / 4)  # recognite: a query without positives counts as 0
     assert out["mAP_with_positives"] == approx((1 + 2 / 3) / 2)  # re-id: skipped
@@ -172,16 +176,17 @@ def test_pr_metrics_query_without_positives_and_map_conventions():
     for key in ("AP", "P@maxF1", "R@maxF1", "T@maxF1", "maxF1"):
         assert out[key].tolist() == approx(ref[key].tolist()), key
     assert (
-        M.pr_metrics(scores, gallery, ["z", "y"])["mAP_with_positives"] != M.pr_metrics(scores, gallery, query)["mAP"]
+        recognite_compat.pr_metrics(scores, gallery, ["z", "y"])["mAP_with_positives"]
+        != recognite_compat.pr_metrics(scores, gallery, query)["mAP"]
     )
-    assert math.isnan(M.pr_metrics(scores, gallery, ["z", "y"])["mAP_with_positives"])
+    assert math.isnan(recognite_compat.pr_metrics(scores, gallery, ["z", "y"])["mAP_with_positives"])
 
 
 def test_pr_metrics_agree_with_recognite(random_set):
     query, q_labels, gallery, g_labels = random_set
-    scores = M.score_matrix(query, gallery, "inner")
+    scores = scoring.score_matrix(query, gallery, "inner")
     ref = recognite_eval.pr_metrics(scores, g_labels, q_labels)
-    ours = M.pr_metrics(scores, g_labels, q_labels, chunk=37, return_curves=True)
+    ours = recognite_compat.pr_metrics(scores, g_labels, q_labels, chunk=37, return_curves=True)
     assert ours["mAP"] == approx(float(ref["mAP"]))
     for key in ("AP", "P@maxF1", "R@maxF1", "T@maxF1", "maxF1"):
         torch.testing.assert_close(ours[key].double(), ref[key].double(), rtol=1e-5, atol=1e-6, msg=key)
@@ -197,7 +202,7 @@ def test_pr_metrics_agree_with_recognite_on_quantised_scores():
     g_labels = torch.randint(0, 20, (300,), generator=gen)
     q_labels = torch.randint(0, 22, (200,), generator=gen)
     ref = recognite_eval.pr_metrics(scores, g_labels, q_labels)
-    ours = M.pr_metrics(scores, g_labels, q_labels)
+    ours = recognite_compat.pr_metrics(scores, g_labels, q_labels)
     for key in ("AP", "P@maxF1", "R@maxF1", "T@maxF1", "maxF1"):
         torch.testing.assert_close(ours[key].double(), ref[key].double(), rtol=1e-5, atol=1e-6, msg=key)
 
@@ -213,12 +218,12 @@ def test_hard_pos_neg_one_entry_per_query():
             [0.4, 0.8, 0.7],  # label 1: no negative... except index 0 and 2 (label 0)
         ]
     )
-    out = M.hard_pos_neg_scores(scores, [0, 1, 0], [0, 7, 1])
+    out = recognite_compat.hard_pos_neg_scores(scores, [0, 1, 0], [0, 7, 1])
     pos, neg = out["HardPosScores"], out["HardNegScores"]
     assert len(pos) == len(neg) == 3
     assert pos[0] == approx(0.5) and math.isnan(pos[1]) and pos[2] == approx(0.8)
     assert neg.tolist() == approx([0.2, 0.6, 0.7])
-    only_pos = M.hard_pos_neg_scores(torch.tensor([[0.3, 0.2]]), [4, 4], [4])
+    only_pos = recognite_compat.hard_pos_neg_scores(torch.tensor([[0.3, 0.2]]), [4, 4], [4])
     assert only_pos["HardPosScores"].tolist() == approx([0.2]) and math.isnan(only_pos["HardNegScores"][0])
     # recognite drops the query without positives, so its lists no longer line up with the queries
     ref = recognite_eval.hard_pos_neg_scores(scores, torch.tensor([0, 1, 0]), torch.tensor([0, 7, 1]))
@@ -228,8 +233,8 @@ def test_hard_pos_neg_one_entry_per_query():
 
 def test_hard_pos_neg_agree_with_recognite_where_defined(random_set):
     query, q_labels, gallery, g_labels = random_set
-    scores = M.score_matrix(query, gallery, "inner")
-    ours = M.hard_pos_neg_scores(scores, g_labels, q_labels, chunk=11)
+    scores = scoring.score_matrix(query, gallery, "inner")
+    ours = recognite_compat.hard_pos_neg_scores(scores, g_labels, q_labels, chunk=11)
     ref = recognite_eval.hard_pos_neg_scores(scores, g_labels, q_labels)
     pos = ours["HardPosScores"]
     assert len(pos) == len(q_labels) and int(pos.isnan().sum()) > 0
@@ -243,20 +248,20 @@ def test_hard_pos_neg_agree_with_recognite_where_defined(random_set):
 def test_knn_majority_and_tie_towards_nearest():
     scores = torch.tensor([[0.9, 0.8, 0.7, 0.6], [0.1, 0.8, 0.7, 0.6]])
     gallery = torch.tensor([5, 2, 5, 2])
-    assert M.knn(scores, gallery, k=4) == [5, 2]  # 2 votes each: the nearest neighbour's label wins
+    assert recognite_compat.knn(scores, gallery, k=4) == [5, 2]  # 2 votes each: the nearest neighbour's label wins
     assert recognite_eval.knn(scores, gallery, k=4).tolist() == [2, 2]  # recognite: the smallest label
-    assert M.knn(scores, gallery, k=3) == [5, 2]
-    assert M.knn(scores, gallery, k=1) == [5, 2]
-    assert M.knn(scores, ["x", "y", "y", "z"], k=3) == ["y", "y"]
-    assert M.knn(scores, gallery, k=50) == [5, 2]  # k > gallery: all of it
+    assert recognite_compat.knn(scores, gallery, k=3) == [5, 2]
+    assert recognite_compat.knn(scores, gallery, k=1) == [5, 2]
+    assert recognite_compat.knn(scores, ["x", "y", "y", "z"], k=3) == ["y", "y"]
+    assert recognite_compat.knn(scores, gallery, k=50) == [5, 2]  # k > gallery: all of it
 
 
 def test_knn_agrees_with_recognite_without_vote_ties(random_set):
     query, _, gallery, _ = random_set
-    scores = M.score_matrix(query, gallery, "inner")
+    scores = scoring.score_matrix(query, gallery, "inner")
     g_labels = torch.arange(400) % 3  # few labels: ties in votes are rare with k = 7
     k = 7
-    ours = torch.tensor(M.knn(scores, g_labels, k, chunk=9))
+    ours = torch.tensor(recognite_compat.knn(scores, g_labels, k, chunk=9))
     ref = recognite_eval.knn(scores, g_labels, k)
     top = g_labels[scores.argsort(dim=1, descending=True)[:, :k]]
     counts = torch.stack([(top == c).sum(dim=1) for c in range(3)], dim=1)
@@ -289,11 +294,13 @@ def _pml_reference(scores, g_labels, q_labels):
 
 def test_pml_metrics_hand_computed():
     scores = torch.tensor([[0.9, 0.8, 0.7, 0.6], [0.5, 0.6, 0.7, 0.8], [0.1, 0.2, 0.3, 0.4]])
-    out = M.pml_metrics(scores, [1, 0, 1, 0], [1, 1, 9])  # query 3's label is not in the gallery: left out
+    out = recognite_compat.pml_metrics(
+        scores, [1, 0, 1, 0], [1, 1, 9]
+    )  # query 3's label is not in the gallery: left out
     # query 1: relevance 1,0 in the top R=2 → P@1 1, R-precision 1/2, MAP@R (1/1)/2
     # query 2: ranking 0,1,0,1 → P@1 0, R-precision 1/2, MAP@R (1/2)/2
     assert out == approx({"precision_at_1": 0.5, "r_precision": 0.5, "map_at_r": (0.5 + 0.25) / 2})
-    assert M.pml_metrics(scores, [1, 0, 1, 0], [7, 8, 9]) == {
+    assert recognite_compat.pml_metrics(scores, [1, 0, 1, 0], [7, 8, 9]) == {
         "precision_at_1": 0.0,
         "r_precision": 0.0,
         "map_at_r": 0.0,
@@ -302,8 +309,10 @@ def test_pml_metrics_hand_computed():
 
 def test_pml_metrics_agree_with_reference_loop(random_set):
     query, q_labels, gallery, g_labels = random_set
-    scores = M.score_matrix(query, gallery, "cosine")
-    assert M.pml_metrics(scores, g_labels, q_labels, chunk=13) == approx(_pml_reference(scores, g_labels, q_labels))
+    scores = scoring.score_matrix(query, gallery, "cosine")
+    assert recognite_compat.pml_metrics(scores, g_labels, q_labels, chunk=13) == approx(
+        _pml_reference(scores, g_labels, q_labels)
+    )
 
 
 # --------------------------------------------------------------------------- reference averaging
@@ -314,10 +323,10 @@ def test_average_references_matches_recognite_and_renormalises():
     emb = F.normalize(torch.randn(30, 8, generator=gen), dim=1)
     labels = torch.randint(0, 6, (30,), generator=gen)
     ref_emb, ref_labels = avg_ref_embs(emb, labels)
-    plain, names = M.average_references(emb, labels, normalize=False)
+    plain, names = scoring.average_references(emb, labels, normalize=False)
     assert names == ref_labels.tolist()
     torch.testing.assert_close(plain, ref_emb)
-    unit, _ = M.average_references(emb, labels, normalize=True)
+    unit, _ = scoring.average_references(emb, labels, normalize=True)
     torch.testing.assert_close(unit.norm(dim=1), torch.ones(len(names)))
     torch.testing.assert_close(unit, F.normalize(ref_emb, dim=1))
     assert (ref_emb.norm(dim=1) < 0.999).any()  # recognite's averages are not unit length
@@ -325,10 +334,10 @@ def test_average_references_matches_recognite_and_renormalises():
 
 def test_average_references_string_labels():
     emb = torch.tensor([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0]])
-    out, names = M.average_references(emb, ["b", "b", "a"], normalize=False)
+    out, names = scoring.average_references(emb, ["b", "b", "a"], normalize=False)
     assert names == ["a", "b"]
     torch.testing.assert_close(out, torch.tensor([[3.0, 4.0], [0.5, 0.5]]))
-    out, _ = M.average_references(emb, ["b", "b", "a"])
+    out, _ = scoring.average_references(emb, ["b", "b", "a"])
     torch.testing.assert_close(out, torch.tensor([[0.6, 0.8], [2**-0.5, 2**-0.5]]))
 
 
@@ -338,7 +347,7 @@ def test_average_references_string_labels():
 def test_suggest_thresholds_hand_computed():
     pos = torch.tensor([0.9, 0.8, 0.7, math.nan], dtype=torch.float64)
     neg = torch.tensor([0.75, 0.3, 0.2, 0.1], dtype=torch.float64)
-    out = M.suggest_thresholds(pos, neg, far_targets=(0.25, 0.01, 1.0))
+    out = thresholds.suggest_thresholds(pos, neg, far_targets=(0.25, 0.01, 1.0))
     assert out["positives"] == 3 and out["negatives"] == 4
     # ≥0.8: P 1, R 2/3, F1 0.8; ≥0.7: P 3/4, R 1, F1 6/7
     assert out["max_f1"] == approx({"threshold": 0.7, "f1": 6 / 7, "precision": 0.75, "recall": 1.0})
@@ -349,9 +358,9 @@ def test_suggest_thresholds_hand_computed():
 
 
 def test_suggest_thresholds_degenerate():
-    out = M.suggest_thresholds(torch.tensor([]), torch.tensor([]))
+    out = thresholds.suggest_thresholds(torch.tensor([]), torch.tensor([]))
     assert out["max_f1"] is None and all(e["threshold"] is None for e in out["far"])
-    only_pos = M.suggest_thresholds(torch.tensor([0.4, 0.6]), torch.tensor([]))
+    only_pos = thresholds.suggest_thresholds(torch.tensor([0.4, 0.6]), torch.tensor([]))
     assert only_pos["far"][0] == approx({"target": 0.01, "threshold": 0.4, "far": 0.0, "tar": 1.0})
 
 
@@ -361,7 +370,7 @@ def test_suggest_thresholds_degenerate():
 def test_evaluate_hand_computed_and_json():
     q = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     g = torch.tensor([[1.0, 0.1], [0.1, 1.0], [1.0, -0.1], [-1.0, 0.0]])
-    out = M.evaluate(q, ["cat", "dog", "fox"], g, ["cat", "dog", "cat", "eel"], k=10, return_top_k=True)
+    out = report.evaluate(q, ["cat", "dog", "fox"], g, ["cat", "dog", "cat", "eel"], k=10, return_top_k=True)
     json.dumps({k: v for k, v in out.items() if not isinstance(v, torch.Tensor)}, allow_nan=False)
     assert out["num_queries"] == 3 and out["num_gallery"] == 4 and out["queries_without_positives"] == 1
     assert out["accuracy"] == approx(2 / 3) and out["top_k_accuracy"] == approx(2 / 3)
@@ -381,25 +390,25 @@ def test_evaluate_hand_computed_and_json():
 
 def test_evaluate_identical_embeddings_ties_and_single_query():
     g = torch.ones(5, 3)
-    out = M.evaluate(torch.ones(1, 3), [2], g, [1, 2, 2, 1, 3], k=3, return_top_k=True, return_per_query=True)
+    out = report.evaluate(torch.ones(1, 3), [2], g, [1, 2, 2, 1, 3], k=3, return_top_k=True, return_per_query=True)
     assert out["top_k_indices"].tolist() == [[0, 1, 2]]  # all tied: gallery order
     assert out["accuracy"] == 0.0 and out["cmc"] == [0.0, 1.0, 1.0]
     assert out["knn_accuracy"] == 1.0  # labels 1, 2, 2 among the 3 neighbours: 2 wins
     assert out["per_query"]["ap"].tolist() == approx([2 / 5])
     assert out["per_query"]["knn_prediction"] == [2] and out["per_query"]["first_hit_rank"].tolist() == [1]
-    missing = M.evaluate(torch.ones(1, 3), ["q"], g, list("abcde"), return_per_query=True)["per_query"]
+    missing = report.evaluate(torch.ones(1, 3), ["q"], g, list("abcde"), return_per_query=True)["per_query"]
     assert missing["first_hit_rank"].tolist() == [-1] and math.isnan(missing["hard_pos_score"][0])
 
 
 def test_evaluate_agrees_with_recognite(random_set):
     query, q_labels, gallery, g_labels = random_set
-    out = M.evaluate(query, q_labels, gallery, g_labels, metric="inner", k=5, chunk=64)
+    out = report.evaluate(query, q_labels, gallery, g_labels, metric="inner", k=5, chunk=64)
     scores = query @ gallery.T
     assert out["accuracy"] == approx(float(recognite_eval.accuracy(scores, g_labels, q_labels)))
     assert out["top_k_accuracy"] == approx(float(recognite_eval.top_k_accuracy(scores, g_labels, q_labels, 5)))
     assert out["mAP"] == approx(float(recognite_eval.pr_metrics(scores, g_labels, q_labels)["mAP"]), rel=1e-5)
     cosine = F.normalize(query, dim=1) @ F.normalize(gallery, dim=1).T
-    out_cos = M.evaluate(query, q_labels, gallery, g_labels, metric="cosine", k=5)
+    out_cos = report.evaluate(query, q_labels, gallery, g_labels, metric="cosine", k=5)
     assert out_cos["mAP"] == approx(float(recognite_eval.pr_metrics(cosine, g_labels, q_labels)["mAP"]), rel=1e-5)
     assert out_cos["queries_without_positives"] == int((~torch.isin(q_labels, g_labels)).sum())
 
@@ -407,19 +416,19 @@ def test_evaluate_agrees_with_recognite(random_set):
 def test_evaluate_average_refs():
     q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     g = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
-    out = M.evaluate(q, ["a", "b"], g, ["a", "a", "b"], metric="inner", average_refs=True, return_top_k=True, k=2)
+    out = report.evaluate(q, ["a", "b"], g, ["a", "a", "b"], metric="inner", average_refs=True, return_top_k=True, k=2)
     assert out["num_gallery"] == 2 and out["accuracy"] == 1.0
     ref = F.normalize(torch.tensor([0.9, 0.3]), dim=0)
     assert out["top_k_scores"][0].tolist() == approx([float(ref[0]), 0.0])
 
 
-@pytest.mark.parametrize("metric", M.METRICS)
+@pytest.mark.parametrize("metric", scoring.METRICS)
 def test_chunked_equals_unchunked(random_set, metric):
     query, q_labels, gallery, g_labels = random_set
     labels = [f"id{x}" for x in q_labels.tolist()], [f"id{x}" for x in g_labels.tolist()]
     kwargs = {"metric": metric, "k": 7, "return_top_k": True, "return_per_query": True}
-    small = M.evaluate(query, labels[0], gallery, labels[1], chunk=7, **kwargs)
-    whole = M.evaluate(query, labels[0], gallery, labels[1], chunk=100000, **kwargs)
+    small = report.evaluate(query, labels[0], gallery, labels[1], chunk=7, **kwargs)
+    whole = report.evaluate(query, labels[0], gallery, labels[1], chunk=100000, **kwargs)
     per_q_small, per_q_whole = small.pop("per_query"), whole.pop("per_query")
     for key in ("top_k_indices", "top_k_scores"):
         assert torch.equal(small.pop(key), whole.pop(key)), key
@@ -433,19 +442,19 @@ def test_chunked_equals_unchunked(random_set, metric):
 def test_evaluate_validation():
     q, g = torch.randn(2, 3), torch.randn(4, 3)
     with pytest.raises(BridgeValidationError):
-        M.evaluate(q, [0, 1], g, [0, 1, 2], k=1)  # one label short
+        report.evaluate(q, [0, 1], g, [0, 1, 2], k=1)  # one label short
     with pytest.raises(BridgeValidationError):
-        M.evaluate(q, [0, 1], g, [0, 1, 2, 3], k=0)
+        report.evaluate(q, [0, 1], g, [0, 1, 2, 3], k=0)
     with pytest.raises(BridgeValidationError):
-        M.evaluate(q, [0, 1], g, [0, 1, 2, 3], metric="hamming")
+        report.evaluate(q, [0, 1], g, [0, 1, 2, 3], metric="hamming")
     with pytest.raises(BridgeValidationError):
-        M.accuracy(torch.zeros(2, 3), [0, 1, 2, 3], [0, 1])
+        recognite_compat.accuracy(torch.zeros(2, 3), [0, 1, 2, 3], [0, 1])
 
 
 def test_encode_labels():
-    (a, b), names = M.encode_labels(["b", "a"], ["c", "a"])
+    (a, b), names = scoring.encode_labels(["b", "a"], ["c", "a"])
     assert names == ["a", "b", "c"] and a.tolist() == [1, 0] and b.tolist() == [2, 0]
-    (a, b), names = M.encode_labels(torch.tensor([5, 3]), torch.tensor([9]))
+    (a, b), names = scoring.encode_labels(torch.tensor([5, 3]), torch.tensor([9]))
     assert names == [3, 5, 9] and a.tolist() == [1, 0] and b.tolist() == [2]
-    (a,), names = M.encode_labels([1, "x", 1])  # unsortable: order of appearance
+    (a,), names = scoring.encode_labels([1, "x", 1])  # unsortable: order of appearance
     assert names == [1, "x"] and a.tolist() == [0, 1, 0]

@@ -8,15 +8,16 @@ import torch
 from torch import nn
 from torchvision import models
 
-from bridge_errors import BridgeValidationError
-from classifier_ops import (
+from bridge.errors import BridgeValidationError
+from model.catalog import SUPPORTED_MODELS
+from model.classifier_ops import (
     ClassifierNotFoundError,
     classifier_path,
     get_path_to_ultimate_classifier,
     split_backbone_classifier,
     update_classifier,
 )
-from recognizer import SUPPORTED_MODELS, Recognizer
+from model.recognizer import Recognizer
 
 pytestmark = pytest.mark.filterwarnings("ignore:The default weight initialization:FutureWarning")
 
@@ -253,7 +254,7 @@ def test_weights_path_errors(tmp_path):
 
 
 def test_catalog_matches_models():
-    catalog = json.loads((REPO / "src/sdk/model-catalog.json").read_text())
+    catalog = json.loads((REPO / "src/sdk/model/catalog.json").read_text())
     assert [entry["name"] for entry in catalog] == SUPPORTED_MODELS
     by_name = {entry["name"]: entry for entry in catalog}
     for entry in catalog:

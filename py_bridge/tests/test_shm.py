@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from bridge_errors import BridgeValidationError
-from shm import SharedMemory, TensorRef
+from bridge.errors import BridgeValidationError
+from bridge.shm import SharedMemory, TensorRef
 
 
 @pytest.fixture

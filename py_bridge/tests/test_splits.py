@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bridge_errors import BridgeValidationError
-from splits import k_fold_trainval_split, split_gallery_query
+from bridge.errors import BridgeValidationError
+from data.splits import k_fold_trainval_split, split_gallery_query
 
 FIXTURE = Path(__file__).parent / "fixtures" / "split_labels.csv"
 

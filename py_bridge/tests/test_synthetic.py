@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.io import decode_image
 
-import synthetic
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
+from data import synthetic
 
 # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they still decode what we need here.
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding and encoding:DeprecationWarning")

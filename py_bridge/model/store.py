@@ -17,28 +17,30 @@ from typing import Any
 import torch
 from torchvision import models
 
-from bridge_errors import BridgeValidationError
-from checkpoints import is_training_checkpoint, read_mapping, save_atomic
-from recognizer import Recognizer
+from bridge.errors import BridgeValidationError
+from model.checkpoints import is_training_checkpoint, read_mapping, save_atomic
+from model.recognizer import Recognizer
 
 _models: dict[int, Recognizer] = {}
 _next_id = 1
 
 
 def create(config: dict[str, Any], device: torch.device) -> tuple[int, Recognizer]:
-    """Build a Recognizer from a validated ``RecognizerConfig`` and place it on ``device``."""
+    """Build a Recognizer from a resolved ``RecognizerConfig`` and place it on ``device``.
+
+    ``config``: ``{modelName, numClasses: int | null, weights: str | null, weightsPath: str | null,
+    clfBias, normalize}``.
+    """
     global _next_id
     name = config["modelName"]
-    weights = config.get("weights")
-    if weights is not None:
-        weights = _resolve_weights(name, weights)
+    weights = _resolve_weights(name, config["weights"]) if config["weights"] is not None else None
     model = Recognizer(
         name,
-        num_classes=config.get("numClasses"),
+        num_classes=config["numClasses"],
         weights=weights,
-        clf_bias=bool(config.get("clfBias", False)),
-        normalize=bool(config.get("normalize", True)),
-        weights_path=config.get("weightsPath"),
+        clf_bias=bool(config["clfBias"]),
+        normalize=bool(config["normalize"]),
+        weights_path=config["weightsPath"],
     ).to(device)
     model_id = _next_id
     _next_id += 1

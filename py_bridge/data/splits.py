@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridge_errors import BridgeValidationError, check_int
+from bridge.errors import BridgeValidationError, check_int
 
 # Largest seed numpy's legacy generator (and so ``DataFrame.sample``) accepts.
 _MAX_SEED = 2**32 - 1

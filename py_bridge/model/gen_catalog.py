@@ -1,12 +1,14 @@
-"""Write the model catalog that the TypeScript SDK ships: ``src/sdk/model-catalog.json``.
+"""Write the model catalog that both sides read: ``src/sdk/model/catalog.json``.
 
 Why this script exists: TypeScript validates model options (names, input sizes, weight names)
 and reports model facts without starting Python, so those facts are measured here once, with the
 real torchvision, and committed as JSON. Rerun it after a torchvision upgrade:
 
-    python py_bridge/gen_catalog.py [OUTPUT_PATH]
+    python py_bridge/model/gen_catalog.py [OUTPUT_PATH]        (npm run catalog)
 
-For every model of ``SUPPORTED_MODELS``, in that order, the entry holds (keys sorted):
+The model names come from the reference package recognite (``recognite.model.SUPPORTED_MODELS``,
+pinned in requirements.txt), in its order: the runtime (catalog.py) and TypeScript take their list
+from the file written here, never from a hand-written one. For every model, the entry holds (keys sorted):
 
 * ``name``; ``classifierPath``, the dotted path of the ultimate classifier (``fc``,
   ``classifier.6``, ``heads.head``); ``embeddingDim``, its ``in_features``;
@@ -34,14 +36,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-from torchvision import models
+if __package__ in (None, ""):  # run as a script: import the worker's packages from py_bridge/, not model/
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from classifier_ops import classifier_path, get_ultimate_classifier
-from recognizer import SUPPORTED_MODELS
+import torch  # noqa: E402 - after the path fix above
+from torch import nn  # noqa: E402
+from torchvision import models  # noqa: E402
 
-DEFAULT_OUTPUT = "src/sdk/model-catalog.json"
+from model.catalog import CATALOG_PATH  # noqa: E402
+from model.classifier_ops import classifier_path, get_ultimate_classifier  # noqa: E402
+
+DEFAULT_OUTPUT = CATALOG_PATH
 BATCH = 2
 # Sizes above the minimum tried to tell a bounded input size from a free one.
 ABOVE_MIN = (1, 2, 7, 32)
@@ -201,8 +206,15 @@ def describe(name: str) -> dict[str, Any]:
     return dict(sorted(entry.items()))
 
 
+def reference_models() -> list[str]:
+    """The model names of the reference package recognite, in its order (the catalog's source of truth)."""
+    from recognite.model import SUPPORTED_MODELS
+
+    return list(SUPPORTED_MODELS)
+
+
 def main(argv: list[str]) -> int:
-    """Write the catalog to ``argv[1]`` (default ``src/sdk/model-catalog.json``).
+    """Write the catalog to ``argv[1]`` (default ``src/sdk/model/catalog.json``).
 
     Args:
         argv: ``sys.argv``.
@@ -218,7 +230,7 @@ def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)  # GoogLeNet's notice about its init
     started = time.monotonic()
     entries = []
-    for name in SUPPORTED_MODELS:
+    for name in reference_models():
         t0 = time.monotonic()
         entry = describe(name)
         entries.append(entry)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
 
 
 class Cancelled(Exception):

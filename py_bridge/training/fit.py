@@ -18,30 +18,18 @@ from typing import Any
 
 import pandas as pd
 import torch
-import torch.nn.functional as F  # noqa: N812 - the usual name
 
-import metrics
-from bridge_errors import BridgeValidationError
-from checkpoints import is_training_checkpoint, read_mapping, save_atomic
-from data import (
-    DatasetSpec,
-    ImageDataset,
-    default_num_workers,
-    read_csv,
-    sorted_labels,
-    train_transform,
-)
-from embed_files import embed_frame
-from jobs import JobContext
-from model_store import load_state
-from recognizer import Recognizer
-
-
-def cosface_loss(logits: torch.Tensor, targets: torch.Tensor, scale: float, margin: float) -> torch.Tensor:
-    """Cross-entropy of ``scale * (cos - margin on the target)``; scale 1 and margin 0 is recognite's loss."""
-    if margin:
-        logits = logits - margin * F.one_hot(targets, logits.shape[1]).to(logits.dtype)
-    return F.cross_entropy(scale * logits, targets)
+from bridge.errors import BridgeValidationError
+from bridge.jobs import JobContext
+from data.dataset import DatasetSpec, ImageDataset, read_csv, sorted_labels
+from data.transforms import train_transform
+from evaluation.report import evaluate
+from model.checkpoints import is_training_checkpoint, read_mapping, save_atomic
+from model.embedding import embed_frame
+from model.recognizer import Recognizer
+from model.store import load_state
+from training.loader import seeded_loader
+from training.loss import cosface_loss
 
 
 def validation_metrics(
@@ -51,9 +39,9 @@ def validation_metrics(
     embed_options: dict[str, Any],
     ctx: JobContext,
 ) -> dict[str, float]:
-    """Top-1, top-5 and mAP of the queries against the gallery (metrics.py), on embeddings made now."""
+    """Top-1, top-5 and mAP of the queries against the gallery (evaluation/report.py), on embeddings made now."""
     gallery, query = frames
-    report = metrics.evaluate(
+    report = evaluate(
         embed_frame(model, device, query, embed_options, ctx, progress=False),
         query["label"].tolist(),
         embed_frame(model, device, gallery, embed_options, ctx, progress=False),
@@ -76,7 +64,7 @@ def resume(model: Recognizer, optimizer: torch.optim.Optimizer, path: str) -> tu
         optimizer.load_state_dict(checkpoint["optimizer"])
     except (ValueError, KeyError) as exc:
         raise BridgeValidationError(f"the optimizer state in {path} does not fit: {exc}", path="resumeFrom") from None
-    return int(checkpoint["epoch"]), list(checkpoint.get("history", []))
+    return int(checkpoint["epoch"]), list(checkpoint["history"])
 
 
 def _model_config(model: Recognizer) -> dict[str, Any]:
@@ -95,14 +83,13 @@ def _plain(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Train ``model`` as ``options`` (a validated FitOptions) say; report progress through ``ctx``."""
+    """Train ``model`` as ``options`` (resolved FitOptions: every key present) say; report progress through ``ctx``."""
     started = time.monotonic()
     was_training = model.training
     epochs, batch_size, size = int(options["epochs"]), int(options["batchSize"]), int(options["size"])
-    seed = int(options.get("seed", 0))
-    scale, margin = float(options.get("logitScale", 16.0)), float(options.get("margin", 0.2))
-    workers = options.get("numWorkers")
-    workers = default_num_workers() if workers is None else int(workers)
+    seed = int(options["seed"])
+    scale, margin = float(options["logitScale"]), float(options["margin"])
+    workers = int(options["numWorkers"])
 
     frame = read_csv(DatasetSpec.from_json(options["train"], "train"), "train")
     classes = sorted_labels(frame)
@@ -113,28 +100,28 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             f"create it with numClasses: {len(classes)}",
             path="train",
         )
-    train_set = ImageDataset(frame, train_transform(size, bool(options.get("hflip", True))), classes)
+    train_set = ImageDataset(frame, train_transform(size, bool(options["hflip"])), classes)
     validation = None
-    if options.get("validation"):
+    if options["validation"] is not None:
         validation = (
             read_csv(
                 DatasetSpec.from_json(options["validation"]["gallery"], "validation.gallery"), "validation.gallery"
             ),
             read_csv(DatasetSpec.from_json(options["validation"]["query"], "validation.query"), "validation.query"),
         )
-    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0}
+    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0, "tta": "none"}
 
     optimizer = torch.optim.SGD(
         model.parameters(),
-        lr=float(options.get("lr", 0.01)),
-        momentum=float(options.get("momentum", 0.9)),
-        weight_decay=float(options.get("weightDecay", 5e-4)),
+        lr=float(options["lr"]),
+        momentum=float(options["momentum"]),
+        weight_decay=float(options["weightDecay"]),
     )
     history: list[dict[str, Any]] = []
     first_epoch = 0
-    if options.get("resumeFrom"):
+    if options["resumeFrom"] is not None:
         first_epoch, history = resume(model, optimizer, options["resumeFrom"])
-    checkpoint_dir = options.get("checkpointDir")
+    checkpoint_dir = options["checkpointDir"]
     if checkpoint_dir:
         try:
             os.makedirs(checkpoint_dir, exist_ok=True)
@@ -146,11 +133,8 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     drop_last = len(train_set) > batch_size  # a last batch of one would break BatchNorm
     steps = len(train_set) // batch_size if drop_last else 1
     for epoch in range(first_epoch, epochs):
-        torch.manual_seed(seed + epoch)  # augmentation, dropout
-        order = torch.Generator().manual_seed(seed + epoch)
-        loader = torch.utils.data.DataLoader(
-            train_set, batch_size=batch_size, shuffle=True, num_workers=workers, generator=order, drop_last=drop_last
-        )
+        torch.manual_seed(seed + epoch)  # dropout, and augmentation when the loader has no workers
+        loader = seeded_loader(train_set, batch_size, workers, seed + epoch, drop_last)
         model.train()
         epoch_start, seen, total_loss = time.monotonic(), 0, 0.0
         for step, (x, y) in enumerate(loader, start=1):

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from bridge_errors import BridgeValidationError
-from data import DatasetSpec, read_csv
-from splits import k_fold_trainval_split, split_gallery_query
+from bridge.errors import BridgeValidationError
+from data.dataset import DatasetSpec, read_csv
+from data.splits import k_fold_trainval_split, split_gallery_query
 
 
 def _write(frame: pd.DataFrame, out_dir: str, name: str) -> dict[str, Any]:
@@ -25,14 +25,18 @@ def _write(frame: pd.DataFrame, out_dir: str, name: str) -> dict[str, Any]:
 
 
 def split_to_csvs(payload: dict[str, Any]) -> dict[str, Any]:
-    """Run the split ``payload['kind']`` ('kFold', 'galleryQuery' or 'trainVal') and write its parts."""
+    """Run the split ``payload['kind']`` ('kFold', 'galleryQuery' or 'trainVal') and write its parts.
+
+    ``payload`` is resolved: ``{kind, dataset, outDir, numFolds, valFold, numRefs, seed, refSeed}``,
+    every key present (the ones a kind does not use are ignored).
+    """
     frame = read_csv(DatasetSpec.from_json(payload["dataset"]), "dataset")
     out_dir = payload["outDir"]
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise BridgeValidationError(f"cannot create {out_dir}: {exc}", path="outDir") from None
-    seed, ref_seed = payload.get("seed", 0), payload.get("refSeed", 0)
+    seed, ref_seed = payload["seed"], payload["refSeed"]
     kind = payload["kind"]
     warnings: list[str] = []
     if kind == "kFold":

@@ -5,6 +5,8 @@ its Python type, message and traceback.
 """
 
 import numbers
+import traceback
+from typing import Any
 
 
 class BridgeValidationError(ValueError):
@@ -46,3 +48,21 @@ def check_int(value: object, name: str, path: str, minimum: int, maximum: int | 
         bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         raise BridgeValidationError(f"{name} must be {bounds}, got {value}", path=path)
     return int(value)
+
+
+def describe(exc: BaseException) -> dict[str, Any]:
+    """The structured form of an exception that TypeScript turns into a typed error."""
+    kind = "python"
+    if isinstance(exc, BridgeValidationError):
+        kind = "validation"
+    elif isinstance(exc, EnvironmentProblem):
+        kind = "environment"
+    elif isinstance(exc, SharedMemoryFull):
+        kind = "shared-memory"
+    return {
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": exc.strerror if isinstance(exc, SharedMemoryFull) else str(exc),
+        "path": exc.path if isinstance(exc, BridgeValidationError) else "",
+        "traceback": "".join(traceback.format_exception(exc)),
+    }

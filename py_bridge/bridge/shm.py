@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from allocator import FirstFitAllocator
-from bridge_errors import BridgeValidationError, SharedMemoryFull
+from bridge.allocator import FirstFitAllocator
+from bridge.errors import BridgeValidationError, SharedMemoryFull
 
 NUMPY_DTYPES: dict[str, Any] = {
     "float32": np.float32,

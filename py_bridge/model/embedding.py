@@ -13,23 +13,18 @@ from typing import Any
 import pandas as pd
 import torch
 
-from bridge_errors import BridgeValidationError
-from data import (
-    DatasetSpec,
-    ImageDataset,
-    default_num_workers,
-    eval_transform,
-    make_loader,
-    read_csv,
-    three_crop_transform,
-)
-from jobs import JobContext
-from recognizer import Recognizer
+from bridge.errors import BridgeValidationError
+from bridge.jobs import JobContext
+from data.dataset import DatasetSpec, ImageDataset, make_loader, read_csv
+from data.transforms import eval_transform, three_crop_transform
+from model.recognizer import Recognizer
+
+TTA_MODES = ("none", "flip", "threeCrop", "threeCropFlip")
 
 
 def _frame(payload: dict[str, Any]) -> pd.DataFrame:
-    """The rows to embed: a list of paths, or a data set CSV."""
-    if payload.get("dataset") is not None:
+    """The rows to embed: a list of paths, or a data set CSV (exactly one of the two is not null)."""
+    if payload["dataset"] is not None:
         return read_csv(DatasetSpec.from_json(payload["dataset"]), "dataset")
     paths = [str(p) for p in payload["paths"]]
     if not paths:
@@ -41,7 +36,7 @@ def _frame(payload: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"image": paths, "label": [0] * len(paths), "row": range(len(paths))})
 
 
-def embed_batch(model: Recognizer, x: torch.Tensor, tta: str = "none") -> torch.Tensor:
+def embed_batch(model: Recognizer, x: torch.Tensor, tta: str) -> torch.Tensor:
     """Embeddings of a batch, averaged over the test-time views asked for (renormalised if the model normalises).
 
     ``x`` is B × C × H × W, or B × 3 × C × H × W for three-crop (recognite's ``embeddings_three_crops``).
@@ -71,16 +66,12 @@ def embed_frame(
     step in the progress events when a job embeds several sets; ``progress=False`` sends none (the
     job still stops between batches when cancelled). The model's mode is restored.
     """
-    tta = options.get("tta") or "none"
+    tta = options["tta"]
+    if tta not in TTA_MODES:
+        raise BridgeValidationError(f"unknown tta {tta!r}; expected one of {', '.join(TTA_MODES)}", path="tta")
     size = int(options["size"])
     dataset = ImageDataset(frame, three_crop_transform(size) if tta.startswith("threeCrop") else eval_transform(size))
-    workers = options.get("numWorkers")
-    loader = make_loader(
-        dataset,
-        int(options.get("batchSize") or 64),
-        shuffle=False,
-        num_workers=default_num_workers() if workers is None else int(workers),
-    )
+    loader = make_loader(dataset, int(options["batchSize"]), int(options["numWorkers"]))
     was_training = model.training
     model.eval()
     chunks: list[torch.Tensor] = []
@@ -98,5 +89,8 @@ def embed_frame(
 
 
 def embed(model: Recognizer, device: torch.device, payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    """Embed every image of the payload's paths or data set, reporting progress per batch."""
-    return {"embeddings": embed_frame(model, device, _frame(payload), payload, ctx)}
+    """Embed every image of the payload's paths or data set, reporting progress per batch.
+
+    ``payload`` is ``{paths, dataset, options: {size, batchSize, numWorkers, tta}}``, resolved.
+    """
+    return {"embeddings": embed_frame(model, device, _frame(payload), payload["options"], ctx)}

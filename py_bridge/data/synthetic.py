@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bridge_errors import BridgeValidationError, check_int
+from bridge.errors import BridgeValidationError, check_int
 
 # File formats accepted, and the extension each writes.
 FORMATS: dict[str, str] = {"png": "png", "jpg": "jpg", "jpeg": "jpg"}

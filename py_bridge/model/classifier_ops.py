@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
 
 
 class ClassifierNotFoundError(BridgeValidationError):

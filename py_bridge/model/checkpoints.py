@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
 
 
 def save_atomic(obj: Any, path: str) -> None:

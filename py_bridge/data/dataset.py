@@ -19,16 +19,12 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
-from torchvision.transforms import v2
 
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
 
 # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they are still the pinned,
 # tested path here (the issue asks for torchvision's decoding), so the notice is not repeated to users.
 warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities", category=DeprecationWarning)
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -36,15 +32,19 @@ class DatasetSpec:
     """Where a data set is: a CSV and the names of its two columns."""
 
     csv: str
-    image_column: str = "image"
-    label_column: str = "label"
+    image_column: str
+    label_column: str
 
     @staticmethod
     def from_json(obj: dict[str, Any], path: str = "dataset") -> DatasetSpec:
-        """Parse the ``DatasetRef`` TypeScript sends."""
-        if not isinstance(obj, dict) or not isinstance(obj.get("csv"), str):
-            raise BridgeValidationError(f"a data set needs a 'csv' path, got {obj!r}", path=path)
-        return DatasetSpec(obj["csv"], obj.get("imageColumn") or "image", obj.get("labelColumn") or "label")
+        """Parse the resolved ``DatasetRef`` TypeScript sends: ``csv`` (absolute), ``imageColumn``, ``labelColumn``."""
+        if not isinstance(obj, dict) or not all(
+            isinstance(obj.get(key), str) for key in ("csv", "imageColumn", "labelColumn")
+        ):  # a check of the message's shape, not a default: a missing key is refused
+            raise BridgeValidationError(
+                f"a data set needs 'csv', 'imageColumn' and 'labelColumn' strings, got {obj!r}", path=path
+            )
+        return DatasetSpec(obj["csv"], obj["imageColumn"], obj["labelColumn"])
 
 
 def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True) -> pd.DataFrame:
@@ -91,54 +91,6 @@ def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True)
     return out
 
 
-def train_transform(size: int, hflip: bool) -> v2.Compose:
-    """Resize the shortest side to ``size``, take a random ``size`` square, maybe flip, normalise."""
-    steps: list[Any] = [v2.Resize(size, antialias=True), v2.RandomCrop(size)]
-    if hflip:
-        steps.append(v2.RandomHorizontalFlip())
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    return v2.Compose(steps)
-
-
-def eval_transform(size: int) -> v2.Compose:
-    """Resize the shortest side to ``size``, take the centre square, normalise."""
-    return v2.Compose(
-        [
-            v2.Resize(size, antialias=True),
-            v2.CenterCrop(size),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
-
-
-def three_crop_transform(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Three views of an image, as recognite's ``three_crop``.
-
-    Resize the shortest side to ``size`` and normalise, then take the start, centre and end
-    ``size`` squares along the longest side, stacked as 3 × C × size × size.
-    """
-    prepare = v2.Compose(
-        [
-            v2.Resize(size, antialias=True),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
-
-    def crops(img: torch.Tensor) -> torch.Tensor:
-        img = prepare(img)
-        _, h, w = img.shape
-        side = min(h, w)
-        start = img[:, :side, :side]
-        top, left = (h - side) // 2, (w - side) // 2
-        centre = img[:, top : top + side, left : left + side]
-        end = img[:, h - side :, w - side :]
-        return torch.stack([start, centre, end])
-
-    return crops
-
-
 def load_image(path: str, row: int) -> torch.Tensor:
     """Decode a JPEG or PNG as 3 × H × W uint8 (grayscale made RGB, alpha dropped)."""
     try:
@@ -179,24 +131,6 @@ class ImageDataset(Dataset):
         return self.transform(load_image(row["image"], int(row["row"]))), self.targets[i]
 
 
-def default_num_workers() -> int:
-    """Loader processes: one per spare core, at most 4 (none on a single core)."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
-
-
-def make_loader(
-    dataset: Dataset,
-    batch_size: int,
-    shuffle: bool,
-    num_workers: int,
-    generator: torch.Generator | None = None,
-) -> DataLoader:
-    """A DataLoader over ``dataset`` (order from ``generator`` when shuffling)."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        generator=generator,
-        drop_last=False,
-    )
+def make_loader(dataset: Dataset, batch_size: int, num_workers: int) -> DataLoader:
+    """A DataLoader over ``dataset`` in row order (embedding, evaluation): nothing random happens in it."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, drop_last=False)

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from bridge_errors import BridgeValidationError
+from bridge.errors import BridgeValidationError
 
 _CUDA_N = re.compile(r"^cuda:(\d+)$")
 

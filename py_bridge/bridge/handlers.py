@@ -1,0 +1,119 @@
+"""Handlers of the worker's lifecycle, data plane and jobs: ``boot``, ``info``, ``echo``, ``job.poll`` and the rest.
+
+Every handler takes the call's payload (a dict decoded from JSON, resolved by TypeScript: every
+key present) and returns a JSON-able dict. torch is imported by ``boot``, once.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from typing import Any
+
+from bridge import jobs
+from bridge.errors import EnvironmentProblem, describe
+from bridge.state import STATE
+
+
+def boot(payload: dict[str, Any]) -> dict[str, Any]:
+    """Guard stdio, import torch once, pick the device, map shared memory, and say whether test handlers exist.
+
+    ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, testHandlers}``.
+    """
+    from bridge.stdio_guard import guard_stdio
+
+    guard_stdio(payload["logPath"])
+    try:
+        import torch
+        import torchvision  # noqa: F401 - imported once here for the whole session
+    except ImportError as exc:
+        raise EnvironmentProblem(
+            f"{exc.name or 'torch'} cannot be imported by {sys.executable}: {exc}. "
+            "Run `npm run setup` in the recognite-ts folder (or `"
+            f"{sys.executable} -m pip install -r requirements.txt`), "
+            "or pass the `python` option of an interpreter that has torch and torchvision."
+        ) from None
+    from bridge.devices import resolve_device
+    from bridge.memory import fix_mmap_threshold
+    from bridge.shm import SharedMemory
+
+    fix_mmap_threshold()
+    STATE.device = resolve_device(payload["device"])
+    if payload["threads"] is not None:  # null: torch's own choice (behaviour, not a default)
+        torch.set_num_threads(int(payload["threads"]))
+    STATE.test_handlers = bool(payload["testHandlers"])
+    STATE.shm = SharedMemory(payload["shmDir"], payload["prefix"], int(payload["primaryBytes"]))
+    return info({})
+
+
+def shutdown(payload: dict[str, Any]) -> dict[str, Any]:
+    """Stop running jobs and remove every shared-memory file; the process is stopped by TypeScript."""
+    jobs.cancel_all()
+    STATE.shm.close()
+    STATE.shm = None
+    return {}
+
+
+def info(payload: dict[str, Any]) -> dict[str, Any]:
+    """Versions, device and threads, as ``rt.info()`` returns them."""
+    import numpy
+    import torch
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "pythonExecutable": sys.executable,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": numpy.__version__,
+        "device": str(STATE.device),
+        "cuda": torch.cuda.is_available(),
+        "cudaDevices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "threads": torch.get_num_threads(),
+        "pid": os.getpid(),
+    }
+
+
+def echo(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the worker's own copy of a tensor: the diagnostic round trip."""
+    tensor = STATE.shm.read_json(payload["tensor"])
+    return {"tensor": STATE.shm.write(tensor).to_json()}
+
+
+def release(payload: dict[str, Any]) -> dict[str, Any]:
+    """Nothing beyond the ``release`` list every call may carry (see ``worker.dispatch``)."""
+    return {}
+
+
+def shm_trim(payload: dict[str, Any]) -> dict[str, Any]:
+    """Hand the pages of free shared-memory regions back after a 'shared memory is full' error."""
+    STATE.shm.trim(payload["segment"], payload["free"])
+    return {}
+
+
+def ping(payload: dict[str, Any]) -> dict[str, Any]:
+    """An empty call, for latency measurements and liveness checks."""
+    return {}
+
+
+def job_poll(payload: dict[str, Any]) -> dict[str, Any]:
+    """A job's progress events since the last poll, its state and, once finished, its outcome."""
+    from bridge.encoding import encode_tensors
+
+    job = jobs.get(payload["id"])
+    state = job.state  # read once: the outcome below must match it
+    out: dict[str, Any] = {"state": state, "events": job.context.take_events()}
+    if state == "done":
+        out["result"] = encode_tensors(job.result)
+    elif state == "failed":
+        out["error"] = describe(job.error) if job.error is not None else None
+    if state != "running":
+        jobs.forget(job.id)
+    return out
+
+
+def job_cancel(payload: dict[str, Any]) -> dict[str, Any]:
+    """Ask a job to stop after its current step."""
+    jobs.get(payload["id"]).context.cancel()
+    return {}

@@ -1,0 +1,36 @@
+"""Handlers of ``data.*`` calls: the synthetic data set generator and recognite's splits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge import jobs
+
+
+def synthetic(payload: dict[str, Any]) -> dict[str, Any]:
+    """Generate a synthetic data set as a job: ``{outDir, identities, samplesPerIdentity, size, seed, format}``."""
+    from data.synthetic import generate
+
+    def run(ctx: jobs.JobContext) -> dict[str, Any]:
+        def progress(done: int, total: int) -> None:
+            ctx.check_cancelled()
+            ctx.report({"type": "progress", "done": done, "total": total})
+
+        return generate(
+            payload["outDir"],
+            payload["identities"],
+            payload["samplesPerIdentity"],
+            size=payload["size"],
+            seed=payload["seed"],
+            progress=progress,
+            image_format=payload["format"],
+        )
+
+    return {"job": jobs.start("synthetic", run).id}
+
+
+def split(payload: dict[str, Any]) -> dict[str, Any]:
+    """Split a CSV data set (recognite's semantics) and write one CSV per part into ``outDir``."""
+    from data.split_files import split_to_csvs
+
+    return split_to_csvs(payload)

@@ -1,0 +1,1 @@
+"""Evaluation: score matrices, per-query statistics, thresholds, recognite-compatible metrics, the report."""

@@ -1,0 +1,1 @@
+"""Training a Recognizer (``model.fit``): loss, seeded loaders, checkpoints, as a job."""
