@@ -2,7 +2,7 @@
 // No worker is started: validation must answer before anything reaches Python.
 // Run: npm run bench:validation
 import { ValidationError } from 'recognite-ts';
-import { resolveRecognizerConfig, type RecognizerConfig } from '../src/sdk/recognizer.js';
+import { resolveRecognizerConfig, type RecognizerConfig } from '../src/sdk/model/config.js';
 
 const CASES: Array<[string, unknown]> = [
   ['good config', { modelName: 'resnet18', numClasses: 10 }],

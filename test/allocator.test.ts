@@ -1,7 +1,7 @@
 // The first-fit allocator behind the arena: regions never overlap and freed space merges back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FirstFitAllocator } from '../src/sdk/allocator.js';
+import { FirstFitAllocator } from '../src/sdk/core/allocator.js';
 
 test('regions are aligned and never overlap', () => {
   const a = new FirstFitAllocator(1024);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { AbortError, Recognite, Tensor, WorkerError } from 'recognite-ts';
-import { runJob } from '../src/sdk/jobs.js';
+import { runJob } from '../src/sdk/core/jobs.js';
 
 let rt: Recognite;
 before(async () => {

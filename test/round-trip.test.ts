@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DTYPES, Recognite, Tensor, type DType } from 'recognite-ts';
-import { ARRAY_TYPES } from '../src/sdk/tensor.js';
+import { ARRAY_TYPES } from '../src/sdk/core/tensor.js';
 
 let rt: Recognite;
 before(async () => {

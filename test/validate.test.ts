@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Recognite, ValidationError } from 'recognite-ts';
-import { nearest } from '../src/sdk/suggest.js';
-import { validate } from '../src/sdk/validate.js';
+import { nearest } from '../src/sdk/core/suggest.js';
+import { validate } from '../src/sdk/core/validate.js';
 
 function problemsOf(value: unknown): string[] {
   try {

@@ -6,9 +6,9 @@
  * and evaluation modules.
  */
 import { parseArgs } from 'node:util';
-import { RecogniteError } from './errors.js';
-import { allModelInfo } from './models.js';
-import { Recognite } from './recognite.js';
+import { RecogniteError } from './core/errors.js';
+import { allModelInfo } from './model/catalog.js';
+import { Recognite } from './core/recognite.js';
 
 const USAGE = `usage: recognite <command> [--json]
 

@@ -1,8 +1,14 @@
-/** recognite-ts: the only public entry point. Everything else under src/sdk is internal. */
-export { Recognite, DEFAULT_CALL_TIMEOUT_MS } from './recognite.js';
-export type { Device, StartOptions, WorkerInfo } from './recognite.js';
-export { Tensor, DTYPES } from './tensor.js';
-export type { DType, DataTypeMap, TensorData } from './tensor.js';
+/**
+ * recognite-ts: the only public entry point. Everything else under src/sdk is internal.
+ * Each line below points at the feature folder that holds the behaviour:
+ * core/ (worker session, transport, shared memory, tensors, errors, validation, jobs),
+ * model/ (recognizer, config, catalog, embedding), data/ (CSV data sets, splits, synthetic),
+ * training/ (fit), evaluation/ (evaluate, report, .npy files).
+ */
+export { Recognite, DEFAULT_CALL_TIMEOUT_MS } from './core/recognite.js';
+export type { Device, StartOptions, WorkerInfo } from './core/recognite.js';
+export { Tensor, DTYPES } from './core/tensor.js';
+export type { DType, DataTypeMap, TensorData } from './core/tensor.js';
 export {
   RecogniteError,
   ValidationError,
@@ -13,30 +19,28 @@ export {
   WorkerTimeoutError,
   ClosedError,
   AbortError,
-} from './errors.js';
-export type { Problem } from './errors.js';
-export { Recognizer } from './recognizer.js';
-export type { RecognizerConfig, ResolvedRecognizerConfig } from './recognizer.js';
-export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './models.js';
-export type { ModelName, ModelInfo } from './models.js';
-export type { EmbedConfig, EmbedOptions, EmbedProgress } from './recognizer.js';
-export type { FitConfig, FitOptions, FitEvent, FitBatchEvent, EpochRecord, FitResult } from './recognizer.js';
-export { DataApi } from './data.js';
-export type {
-  DatasetRef,
-  SplitPart,
-  SyntheticOptions,
-  SyntheticDataset,
-  SplitOptions,
-  SyntheticProgress,
-} from './data.js';
-export type { JobOptions } from './jobs.js';
-export type {
-  EmbeddingSet,
-  EvaluateConfig,
-  EvaluateOptions,
-  EvaluateProgress,
-  EvaluationReport,
-  ThresholdAtFar,
-} from './recognizer.js';
-export { saveNpy, loadNpy } from './npy.js';
+  BusyError,
+  AlreadyStartedError,
+  TransportError,
+} from './core/errors.js';
+export type { Problem, ErrorCode } from './core/errors.js';
+export type { JobOptions } from './core/jobs.js';
+
+export { Recognizer } from './model/recognizer.js';
+export type { RecognizerConfig, ResolvedRecognizerConfig } from './model/config.js';
+export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './model/catalog.js';
+export type { ModelName, ModelInfo } from './model/catalog.js';
+export { defaultNumWorkers } from './model/embedding.js';
+export type { EmbedConfig, EmbedOptions, EmbedProgress, EmbeddingSet, ResolvedEmbedConfig } from './model/embedding.js';
+
+export { DataApi } from './data/data-api.js';
+export type { DatasetRef } from './data/dataset-ref.js';
+export type { SplitPart } from './data/dataset-ref.js';
+export type { SyntheticOptions, SyntheticDataset, SplitOptions, SyntheticProgress } from './data/options.js';
+
+export type { FitConfig, FitOptions, ResolvedFitConfig } from './training/config.js';
+export type { FitEvent, FitBatchEvent, FitEpochEvent, EpochRecord, FitResult } from './training/results.js';
+
+export type { EvaluateConfig, EvaluateOptions, EvaluateProgress, ResolvedEvaluateConfig } from './evaluation/config.js';
+export type { EvaluationReport, ThresholdAtFar } from './evaluation/report.js';
+export { saveNpy, loadNpy } from './evaluation/npy.js';

@@ -12,18 +12,14 @@ import { ValidationError, type Problem } from './errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { didYouMean } from './suggest.js';
 
-/** Names of the generated schemas (schema/<name>.json). */
-export type SchemaName =
-  | 'StartOptions'
-  | 'RecognizerConfig'
-  | 'FitConfig'
-  | 'EmbedConfig'
-  | 'EvaluateConfig'
-  | 'DatasetRef'
-  | 'SyntheticOptions'
-  | 'SplitOptions';
+import type { SchemaName } from './schema-sources.js';
 
-interface JsonSchema {
+export type { SchemaName };
+
+export interface JsonSchema {
+  default?: unknown;
+  required?: string[];
+  definitions?: Record<string, JsonSchema>;
   properties?: Record<string, JsonSchema>;
   enum?: unknown[];
   pattern?: string;
@@ -32,13 +28,27 @@ interface JsonSchema {
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
-const compiled = new Map<SchemaName, { check: ValidateFunction; schema: JsonSchema }>();
+// A second instance fills in the schema's literal defaults (the `@default` of each option):
+// the one place an option's default is applied, so TS types, docs and behaviour cannot drift.
+const withDefaults = new Ajv({ allErrors: true, strict: false, useDefaults: true });
 
-function schemaFor(name: SchemaName): { check: ValidateFunction; schema: JsonSchema } {
+interface Compiled {
+  check: ValidateFunction;
+  fill: ValidateFunction;
+  schema: JsonSchema;
+}
+const compiled = new Map<string, Compiled>();
+
+/** The parsed schema/<name>.json. */
+export function loadSchema(name: string): JsonSchema {
+  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8')) as JsonSchema;
+}
+
+function schemaFor(name: string): Compiled {
   let entry = compiled.get(name);
   if (!entry) {
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8')) as JsonSchema;
-    entry = { check: ajv.compile(schema), schema };
+    const schema = loadSchema(name);
+    entry = { check: ajv.compile(schema), fill: withDefaults.compile(schema), schema };
     compiled.set(name, entry);
   }
   return entry;
@@ -49,6 +59,30 @@ export function validate(name: SchemaName, value: unknown, what: string = name):
   const { check, schema } = schemaFor(name);
   if (check(value)) return;
   throw new ValidationError(what, toProblems(check.errors ?? [], schema, value));
+}
+
+/**
+ * Validate `value` against schema `name` and return a copy with every literal default filled in
+ * (nested objects too). Options whose default depends on context (a model's input size) are
+ * left for the caller's resolve function, which documents them in the option's description.
+ */
+export function resolveOptions<T extends object>(name: SchemaName, value: T, what: string = name): T {
+  validate(name, value, what);
+  const copy = structuredClone(value);
+  schemaFor(name).fill(copy);
+  return copy;
+}
+
+/**
+ * Check a value the worker sent against the generated schema of its result type: the test suite
+ * switches this on for every call (see Transport's result checks), so a TS type cannot say one
+ * thing while Python sends another.
+ * @returns the problems found (empty when it conforms)
+ */
+export function resultProblems(name: string, value: unknown): Problem[] {
+  const { check, schema } = schemaFor(name);
+  if (check(value)) return [];
+  return toProblems(check.errors ?? [], schema, value);
 }
 
 /** 'a/0/b' style JSON pointers as 'a[0].b'. */

@@ -13,7 +13,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ClosedError, fromWorkerFailure, RecogniteError, WorkerCrashedError, WorkerTimeoutError } from './errors.js';
+import {
+  AlreadyStartedError,
+  ClosedError,
+  fromWorkerFailure,
+  RecogniteError,
+  TransportError,
+  WorkerCrashedError,
+  WorkerTimeoutError,
+} from './errors.js';
 import type { WorkerFailure } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -76,14 +84,14 @@ export class Transport {
    */
   static async open(python: string, workerPath: string, stderrLog: () => string | undefined): Promise<Transport> {
     if (Transport.current) {
-      throw new RecogniteError(
+      throw new AlreadyStartedError(
         'a Recognite worker is already running in this process (pythonia allows one Python process per ' +
           'Node process); reuse that Recognite instance, or close() it before starting another',
       );
     }
     const pythonia = loadPythonia(python);
     const proc = pythonia.com.proc;
-    if (!proc) throw new RecogniteError('pythonia did not start a Python process');
+    if (!proc) throw new TransportError('pythonia did not start a Python process');
     const transport = new Transport(pythonia, proc, stderrLog);
     Transport.current = transport;
     try {
@@ -254,7 +262,7 @@ function restoreEnv(key: string, value: string | undefined): void {
 function pythoniaError(method: string, err: unknown): RecogniteError {
   if (err instanceof RecogniteError) return err;
   const text = err instanceof Error ? err.stack || err.message : String(err);
-  return new RecogniteError(`worker call '${method}' failed in the bridge: ${text}`);
+  return new TransportError(`worker call '${method}' failed in the bridge: ${text}`);
 }
 
 function tailLines(text: string | undefined, count = 20): string[] {

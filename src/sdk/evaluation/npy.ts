@@ -5,8 +5,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ValidationError } from './errors.js';
-import { ARRAY_TYPES, Tensor, type DType } from './tensor.js';
+import { ValidationError } from '../core/errors.js';
+import { ARRAY_TYPES, Tensor, type DType } from '../core/tensor.js';
 
 const MAGIC = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]);
 const DESCR: Partial<Record<DType, string>> = {

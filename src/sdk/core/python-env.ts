@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { PythonEnvironmentError } from './errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
 
-type PythonEnvModule = typeof import('../../scripts/python-env.mjs');
+type PythonEnvModule = typeof import('../../../scripts/python-env.mjs');
 
 export interface PythonChoice {
   python: string;

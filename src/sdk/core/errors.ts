@@ -4,9 +4,25 @@
  * reported by the Python worker becomes a typed TypeScript error.
  */
 
+/** A stable, machine-readable kind of every error, for callers that switch on it instead of `instanceof`. */
+export type ErrorCode =
+  | 'recognite'
+  | 'validation'
+  | 'python-environment'
+  | 'shared-memory'
+  | 'worker'
+  | 'worker-crashed'
+  | 'worker-timeout'
+  | 'aborted'
+  | 'closed'
+  | 'busy'
+  | 'already-started'
+  | 'transport';
+
 /** Base of every error this SDK throws. */
 export class RecogniteError extends Error {
   override name = 'RecogniteError';
+  readonly code: ErrorCode = 'recognite';
 }
 
 /** One thing wrong with an input: where (`path`, e.g. `device` or `shape[1]`) and what. */
@@ -18,6 +34,7 @@ export interface Problem {
 /** Bad input, caught before it could do harm; lists every problem found. */
 export class ValidationError extends RecogniteError {
   override name = 'ValidationError';
+  override readonly code: ErrorCode = 'validation';
   readonly problems: Problem[];
 
   constructor(what: string, problems: Problem[]) {
@@ -35,16 +52,19 @@ export class ValidationError extends RecogniteError {
 /** The Python environment cannot run the worker (no interpreter, no torch); the message names the fix. */
 export class PythonEnvironmentError extends RecogniteError {
   override name = 'PythonEnvironmentError';
+  override readonly code: ErrorCode = 'python-environment';
 }
 
 /** Shared memory could not be created or is full; the message names the folder and the fix. */
 export class SharedMemoryError extends RecogniteError {
   override name = 'SharedMemoryError';
+  override readonly code: ErrorCode = 'shared-memory';
 }
 
 /** A Python exception raised while serving a call; the worker stays usable. */
 export class WorkerError extends RecogniteError {
   override name = 'WorkerError';
+  override readonly code: ErrorCode = 'worker';
   constructor(
     readonly method: string,
     readonly pythonType: string,
@@ -58,6 +78,7 @@ export class WorkerError extends RecogniteError {
 /** The worker process died; every pending call rejects with this at once. */
 export class WorkerCrashedError extends RecogniteError {
   override name = 'WorkerCrashedError';
+  override readonly code: ErrorCode = 'worker-crashed';
   constructor(
     readonly exitCode: number | null,
     readonly signal: NodeJS.Signals | null,
@@ -72,6 +93,7 @@ export class WorkerCrashedError extends RecogniteError {
 /** A call took longer than its time-out; the worker keeps running and its late answer is dropped. */
 export class WorkerTimeoutError extends RecogniteError {
   override name = 'WorkerTimeoutError';
+  override readonly code: ErrorCode = 'worker-timeout';
   constructor(
     readonly method: string,
     readonly timeoutMs: number,
@@ -86,11 +108,31 @@ export class WorkerTimeoutError extends RecogniteError {
 /** Long work stopped by its AbortSignal; what it leaves behind (model, last checkpoint) is consistent. */
 export class AbortError extends RecogniteError {
   override name = 'AbortError';
+  override readonly code: ErrorCode = 'aborted';
 }
 
 /** A call on a Recognite (or a model of it) after `close()`. */
 export class ClosedError extends RecogniteError {
   override name = 'ClosedError';
+  override readonly code: ErrorCode = 'closed';
+}
+
+/** A model is running a job (fit, embed, evaluate) and cannot take another call until it ends. */
+export class BusyError extends RecogniteError {
+  override name = 'BusyError';
+  override readonly code: ErrorCode = 'busy';
+}
+
+/** Recognite.start() while another Recognite of this process is open (one worker per Node process). */
+export class AlreadyStartedError extends RecogniteError {
+  override name = 'AlreadyStartedError';
+  override readonly code: ErrorCode = 'already-started';
+}
+
+/** The bridge itself failed: pythonia did not start, or an answer could not be read. */
+export class TransportError extends RecogniteError {
+  override name = 'TransportError';
+  override readonly code: ErrorCode = 'transport';
 }
 
 /** What the worker sends back when a handler raised (see py_bridge/worker.py `describe`). */

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FirstFitAllocator } from './allocator.js';
-import { RecogniteError, SharedMemoryError } from './errors.js';
+import { ClosedError, SharedMemoryError, TransportError, ValidationError, type RecogniteError } from './errors.js';
 import { nativeShm, type NativeShm } from './native.js';
 import { ARRAY_TYPES, Tensor, type DType, type TensorData } from './tensor.js';
 
@@ -158,7 +158,7 @@ export class Arena {
 
   /** Copy a tensor into a region of its own and describe it; release the lease once the call is over. */
   async write(tensor: Tensor): Promise<Lease> {
-    if (this.closed) throw new RecogniteError('the shared-memory arena is closed');
+    if (this.closed) throw new ClosedError('the shared-memory arena is closed');
     const bytes = tensor.byteLength;
     const base = { kind: 'tensor' as const, dtype: tensor.dtype, shape: [...tensor.shape] };
     if (bytes === 0) return { ref: { ...base, segment: this.primary.name, offset: 0 }, release: () => {} };
@@ -209,7 +209,7 @@ export class Arena {
       : this.freshBytes(bytes);
     if (bytes > 0) {
       if (!ref.segment.startsWith(`${this.prefix}-`) || ref.segment.includes('/')) {
-        throw new RecogniteError(`worker answered with a segment outside this session: ${ref.segment}`);
+        throw new TransportError(`worker answered with a segment outside this session: ${ref.segment}`);
       }
       const mapped = this.mappedWorkerSegment(ref.segment);
       if (mapped) {
@@ -279,7 +279,9 @@ export class Arena {
 
 function checkInto(into: Tensor, ref: TensorRef): void {
   if (!(into instanceof Tensor) || into.dtype !== ref.dtype || into.shape.join() !== ref.shape.join()) {
-    throw new RecogniteError(
+    throw ValidationError.one(
+      'out',
+      '',
       `the output tensor must be ${ref.dtype} [${ref.shape.join(', ')}] to receive this result, got ` +
         (into instanceof Tensor ? `${into.dtype} [${into.shape.join(', ')}]` : String(into)),
     );
@@ -306,7 +308,7 @@ async function copyOut(fd: number, buf: Uint8Array, position: number): Promise<v
       rest < ASYNC_COPY_BYTES
         ? readSync(fd, buf, done, rest, position + done)
         : (await readAsync(fd, buf, done, rest, position + done)).bytesRead;
-    if (n === 0) throw new RecogniteError(`shared-memory segment ended early at byte ${position + done}`);
+    if (n === 0) throw new TransportError(`shared-memory segment ended early at byte ${position + done}`);
     done += n;
   }
 }

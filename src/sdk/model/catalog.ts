@@ -1,97 +1,15 @@
 /**
  * The supported backbones and what TypeScript knows about each without asking Python.
- * `SUPPORTED_MODELS` is recognite's list, in its order; the catalog
- * (model-catalog.json) is generated from the real torchvision by
- * `npm run catalog` (py_bridge/gen_catalog.py), and a test fails when it drifts.
+ * The catalog (catalog.json) is generated from the real torchvision by `npm run catalog`
+ * (py_bridge/model/gen_catalog.py, over recognite's list of models), and `SUPPORTED_MODELS`
+ * (model-names.ts) is generated from it; freshness tests fail when either drifts.
  */
-import catalog from './model-catalog.json' with { type: 'json' };
-import { ValidationError } from './errors.js';
-import { didYouMean } from './suggest.js';
+import catalog from './catalog.json' with { type: 'json' };
+import { ValidationError } from '../core/errors.js';
+import { didYouMean } from '../core/suggest.js';
+import { SUPPORTED_MODELS, type ModelName } from './model-names.js';
 
-/** Every torchvision backbone a Recognizer can be built on (recognite's SUPPORTED_MODELS; SqueezeNet excluded). */
-export const SUPPORTED_MODELS = [
-  'alexnet',
-  'convnext_base',
-  'convnext_large',
-  'convnext_small',
-  'convnext_tiny',
-  'densenet121',
-  'densenet161',
-  'densenet169',
-  'densenet201',
-  'efficientnet_b0',
-  'efficientnet_b1',
-  'efficientnet_b2',
-  'efficientnet_b3',
-  'efficientnet_b4',
-  'efficientnet_b5',
-  'efficientnet_b6',
-  'efficientnet_b7',
-  'efficientnet_v2_l',
-  'efficientnet_v2_m',
-  'efficientnet_v2_s',
-  'googlenet',
-  'inception_v3',
-  'maxvit_t',
-  'mnasnet0_5',
-  'mnasnet0_75',
-  'mnasnet1_0',
-  'mnasnet1_3',
-  'mobilenet_v2',
-  'mobilenet_v3_large',
-  'mobilenet_v3_small',
-  'regnet_x_16gf',
-  'regnet_x_1_6gf',
-  'regnet_x_32gf',
-  'regnet_x_3_2gf',
-  'regnet_x_400mf',
-  'regnet_x_800mf',
-  'regnet_x_8gf',
-  'regnet_y_128gf',
-  'regnet_y_16gf',
-  'regnet_y_1_6gf',
-  'regnet_y_32gf',
-  'regnet_y_3_2gf',
-  'regnet_y_400mf',
-  'regnet_y_800mf',
-  'regnet_y_8gf',
-  'resnet101',
-  'resnet152',
-  'resnet18',
-  'resnet34',
-  'resnet50',
-  'resnext101_32x8d',
-  'resnext101_64x4d',
-  'resnext50_32x4d',
-  'shufflenet_v2_x0_5',
-  'shufflenet_v2_x1_0',
-  'shufflenet_v2_x1_5',
-  'shufflenet_v2_x2_0',
-  'swin_b',
-  'swin_s',
-  'swin_t',
-  'swin_v2_b',
-  'swin_v2_s',
-  'swin_v2_t',
-  'vgg11',
-  'vgg11_bn',
-  'vgg13',
-  'vgg13_bn',
-  'vgg16',
-  'vgg16_bn',
-  'vgg19',
-  'vgg19_bn',
-  'vit_b_16',
-  'vit_b_32',
-  'vit_h_14',
-  'vit_l_16',
-  'vit_l_32',
-  'wide_resnet101_2',
-  'wide_resnet50_2',
-] as const;
-
-/** Name of a supported torchvision backbone. */
-export type ModelName = (typeof SUPPORTED_MODELS)[number];
+export { SUPPORTED_MODELS, type ModelName } from './model-names.js';
 
 /** What the catalog records for each model, measured on the real torchvision. */
 export interface ModelInfo {

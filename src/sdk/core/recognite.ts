@@ -5,23 +5,25 @@
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
 import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease, type TensorRef } from './arena.js';
-import { DataApi } from './data.js';
+import { DataApi } from '../data/data-api.js';
+import { Recognizer } from '../model/recognizer.js';
+import type { RecognizerConfig } from '../model/config.js';
 import { ClosedError, SharedMemoryError, ValidationError, WorkerTimeoutError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
 import { Tensor } from './tensor.js';
-import { Recognizer, type RecognizerConfig } from './recognizer.js';
 import { readLog, Transport } from './transport.js';
-import { validate } from './validate.js';
+import { ResultChecker } from './result-checks.js';
+import { loadSchema, resolveOptions } from './validate.js';
 
 /** Where the worker runs its tensors: 'auto' picks CUDA when torch sees a GPU, else the CPU. */
 export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 
 export interface StartOptions {
   /**
-   * Python interpreter for the worker.
-   * @default $RECOGNITE_PYTHON, else the environment built by `npm run setup`, else `python3`
+   * Python interpreter for the worker. When omitted: $RECOGNITE_PYTHON, else the environment built
+   * by `npm run setup`, else `python3`.
    */
   python?: string;
   /**
@@ -38,13 +40,12 @@ export interface StartOptions {
    */
   callTimeoutMs?: number;
   /**
-   * Folder for the shared-memory files.
-   * @default $RECOGNITE_SHM_DIR, else /dev/shm when writable, else the OS temp folder
+   * Folder for the shared-memory files. When omitted: $RECOGNITE_SHM_DIR, else /dev/shm when
+   * writable, else the OS temp folder.
    */
   shmDir?: string;
   /**
-   * torch's intra-op thread count.
-   * @default torch's own choice (the number of cores)
+   * torch's intra-op thread count. When omitted: torch's own choice (the number of cores).
    * @minimum 1
    * @TJS-type integer
    */
@@ -68,7 +69,8 @@ export interface WorkerInfo {
   pid: number;
 }
 
-export const DEFAULT_CALL_TIMEOUT_MS = 600_000;
+/** The default of StartOptions.callTimeoutMs, read from its generated schema (the one source). */
+export const DEFAULT_CALL_TIMEOUT_MS = loadSchema('StartOptions').properties?.callTimeoutMs?.default as number;
 /** Boot imports torch (seconds, longer on a cold disk): it gets its own generous limit. */
 const BOOT_TIMEOUT_MS = 300_000;
 
@@ -84,6 +86,7 @@ export class Recognite implements AsyncDisposable {
     private readonly arena: Arena,
     private readonly callTimeoutMs: number,
     private readonly unhookExit: () => void,
+    private readonly checker: ResultChecker | undefined,
   ) {
     // A dead worker leaves nothing behind: its files go at once.
     void transport.exited.then(() => {
@@ -99,7 +102,11 @@ export class Recognite implements AsyncDisposable {
    *   PythonEnvironmentError when Python or torch is missing, SharedMemoryError when the arena cannot be made
    */
   static async start(options: StartOptions = {}): Promise<Recognite> {
-    validate('StartOptions', options);
+    const resolved = resolveOptions('StartOptions', options) as StartOptions & {
+      device: Device;
+      callTimeoutMs: number;
+    };
+    const checker = ResultChecker.fromEnv();
     const choice = await choosePython(options.python);
     checkInterpreter(choice);
     const arena = Arena.create(chooseShmDir(options.shmDir));
@@ -111,20 +118,22 @@ export class Recognite implements AsyncDisposable {
     try {
       const logPath = arena.path('stderr.log');
       transport = await Transport.open(choice.python, WORKER_PATH, () => readLog(logPath));
-      const timeout = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-      await transport.call(
+      const timeout = resolved.callTimeoutMs;
+      const booted = await transport.call(
         'boot',
         {
-          device: options.device ?? 'auto',
-          threads: options.threads,
+          device: resolved.device,
+          threads: resolved.threads ?? null,
           shmDir: arena.dir,
           prefix: arena.prefix,
           primaryBytes: DEFAULT_PRIMARY_BYTES, // the worker's output segment, as big as ours
           logPath,
+          testHandlers: checker !== undefined, // debug.* handlers exist only for the test suite
         },
         Math.max(timeout, BOOT_TIMEOUT_MS),
       );
-      return new Recognite(transport, arena, timeout, unhook);
+      checker?.check('boot', {}, booted);
+      return new Recognite(transport, arena, timeout, unhook, checker);
     } catch (err) {
       await transport?.close();
       arena.close();
@@ -208,6 +217,7 @@ export class Recognite implements AsyncDisposable {
         releaseLeases();
         if (late !== undefined) this.collectRefs(late);
       });
+      this.checker?.check(method, payload, result);
       return await this.decode(result, into);
     } catch (err) {
       timedOut = err instanceof WorkerTimeoutError;

@@ -1,0 +1,84 @@
+/**
+ * `rt.data`: synthetic data sets and CSV splits with recognite's semantics (label-disjoint
+ * k folds, gallery/query), each part written as a CSV. The work runs in the worker
+ * (py_bridge/data/).
+ */
+import { resolve } from 'node:path';
+import { runJob, type JobHost, type JobOptions } from '../core/jobs.js';
+import { ValidationError } from '../core/errors.js';
+import { resolveOptions } from '../core/validate.js';
+import { toDatasetRef, type DatasetRef, type SplitPart } from './dataset-ref.js';
+import type {
+  SplitOptions,
+  SplitResult,
+  SyntheticDataset,
+  SyntheticOptions,
+  SyntheticProgress,
+  SyntheticResult,
+} from './options.js';
+
+/** `rt.data`: data-set helpers that run in the worker. */
+export class DataApi {
+  constructor(private readonly host: JobHost) {}
+
+  /**
+   * Write a synthetic recognition data set: identities × samplesPerIdentity images, each identity a
+   * procedurally drawn pattern and each sample a distorted view of it; deterministic for a seed.
+   */
+  async generateSynthetic(
+    options: SyntheticOptions,
+    job: JobOptions<SyntheticProgress> = {},
+  ): Promise<SyntheticDataset> {
+    const resolved = resolveOptions('SyntheticOptions', options) as Required<SyntheticOptions>;
+    const out = await runJob<SyntheticProgress, SyntheticResult>(
+      this.host,
+      'generateSynthetic',
+      'data.synthetic',
+      { ...resolved, outDir: resolve(resolved.outDir) },
+      job,
+    );
+    return {
+      csv: out.csvPath,
+      imageDir: out.imageDir,
+      numImages: out.numImages,
+      identities: out.identities,
+      samplesPerIdentity: out.samplesPerIdentity,
+      size: out.size,
+    };
+  }
+
+  private async split(kind: string, dataset: DatasetRef, options: SplitOptions): Promise<SplitResult> {
+    const ref = toDatasetRef(dataset);
+    const resolved = resolveOptions('SplitOptions', options) as Required<SplitOptions>;
+    if (resolved.valFold >= resolved.numFolds) {
+      const message = `must be less than numFolds (${resolved.numFolds}), got ${resolved.valFold}`;
+      throw ValidationError.one('SplitOptions', 'valFold', message);
+    }
+    const payload = { kind, dataset: ref, ...resolved, outDir: resolve(resolved.outDir) };
+    return (await this.host.invoke('data.split', payload)) as SplitResult;
+  }
+
+  /** recognite's label-disjoint k-fold split: fold `valFold` of the shuffled labels is validation. */
+  async kFoldSplit(dataset: DatasetRef, options: SplitOptions): Promise<{ train: SplitPart; val: SplitPart }> {
+    const { parts } = await this.split('kFold', dataset, options);
+    return { train: parts.train!, val: parts.val! };
+  }
+
+  /** recognite's gallery/query split: per label, `numRefs` random rows to the gallery, the rest to the queries. */
+  async galleryQuerySplit(
+    dataset: DatasetRef,
+    options: SplitOptions,
+  ): Promise<{ gallery: SplitPart; query: SplitPart; warnings: string[] }> {
+    const { parts, warnings } = await this.split('galleryQuery', dataset, options);
+    return { gallery: parts.gallery!, query: parts.query!, warnings };
+  }
+
+  /** recognite's train_val_datasets: a k-fold split whose validation part is split into gallery and query. */
+  async trainValDatasets(
+    dataset: DatasetRef,
+    options: SplitOptions,
+  ): Promise<{ train: SplitPart; gallery: SplitPart; query: SplitPart; warnings: string[] }> {
+    const { parts, warnings } = await this.split('trainVal', dataset, options);
+    return { train: parts.train!, gallery: parts.gallery!, query: parts.query!, warnings };
+  }
+}

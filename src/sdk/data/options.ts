@@ -1,0 +1,111 @@
+/** Options and results of the data-set helpers (`rt.data`): synthetic data sets and recognite's splits. */
+import type { DatasetRef, SplitPart } from './dataset-ref.js';
+
+export interface SyntheticOptions {
+  /** Folder to write images/ and dataset.csv into (created if missing). */
+  outDir: string;
+  /**
+   * Number of identities (labels).
+   * @minimum 2
+   * @TJS-type integer
+   */
+  identities: number;
+  /**
+   * Images per identity.
+   * @minimum 1
+   * @TJS-type integer
+   */
+  samplesPerIdentity: number;
+  /**
+   * Side of the square images, in pixels.
+   * @default 64
+   * @minimum 8
+   * @maximum 1024
+   * @TJS-type integer
+   */
+  size?: number;
+  /**
+   * Everything random derives from it: the same seed writes the same files.
+   * @default 0
+   * @minimum 0
+   * @TJS-type integer
+   */
+  seed?: number;
+  /**
+   * Image format.
+   * @default "png"
+   */
+  format?: 'png' | 'jpg';
+}
+
+/** What generateSynthetic returns: the data set and what it holds. */
+export interface SyntheticDataset extends DatasetRef {
+  imageDir: string;
+  numImages: number;
+  identities: number;
+  samplesPerIdentity: number;
+  size: number;
+}
+
+export interface SplitOptions {
+  /** Folder to write the part CSVs into (created if missing). */
+  outDir: string;
+  /**
+   * Number of label folds.
+   * @default 5
+   * @minimum 2
+   * @TJS-type integer
+   */
+  numFolds?: number;
+  /**
+   * The fold used for validation, 0 ≤ valFold < numFolds.
+   * @default 0
+   * @minimum 0
+   * @TJS-type integer
+   */
+  valFold?: number;
+  /**
+   * Seed of the label shuffle (numpy's legacy seeding, as recognite).
+   * @default 0
+   * @minimum 0
+   * @TJS-type integer
+   */
+  seed?: number;
+  /**
+   * Gallery images per label.
+   * @default 1
+   * @minimum 1
+   * @TJS-type integer
+   */
+  numRefs?: number;
+  /**
+   * Seed of the gallery/query row shuffle (pandas' sample random_state, as recognite).
+   * @default 0
+   * @minimum 0
+   * @TJS-type integer
+   */
+  refSeed?: number;
+}
+
+/** Progress of generateSynthetic: images written so far. */
+export interface SyntheticProgress {
+  type: 'progress';
+  done: number;
+  total: number;
+}
+
+/** What the worker's split returns: the parts written (train/val or gallery/query) and warnings. */
+export interface SplitResult {
+  parts: Record<string, SplitPart>;
+  warnings: string[];
+}
+
+/** What the worker's synthetic generator returns (the SDK renames csvPath to csv). */
+export interface SyntheticResult {
+  csvPath: string;
+  imageDir: string;
+  numImages: number;
+  identities: number;
+  samplesPerIdentity: number;
+  size: number;
+}

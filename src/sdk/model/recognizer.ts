@@ -1,0 +1,248 @@
+/**
+ * `Recognizer`: a recognition model living in the worker, driven from TypeScript.
+ * Configs and inputs are checked here, against the generated schema and the model
+ * catalog, before any worker call; the model itself is py_bridge/model/recognizer.py
+ * (recognite's semantics and state-dict keys).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BusyError, ClosedError, ValidationError, WorkerCrashedError } from '../core/errors.js';
+import { runJob, type JobOptions } from '../core/jobs.js';
+import { Tensor } from '../core/tensor.js';
+import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
+import {
+  resolveEvaluateConfig,
+  resolveSide,
+  type EvaluateOptions,
+  type EvaluateProgress,
+} from '../evaluation/config.js';
+import type { EvaluationReport } from '../evaluation/report.js';
+import { resolveFitConfig, type FitOptions } from '../training/config.js';
+import type { FitEvent, FitOutcome, FitResult } from '../training/results.js';
+import { modelInfo, type ModelInfo } from './catalog.js';
+import { resolveRecognizerConfig, type RecognizerConfig, type ResolvedRecognizerConfig } from './config.js';
+import { resolveEmbedConfig, type EmbedOptions, type EmbedProgress, type EmbeddingSet } from './embedding.js';
+import { checkImageBatch } from './input-checks.js';
+import type { ClassifierResult, EmbedResult, ForwardResult, RecognizerDescription } from './results.js';
+
+/** What a Recognizer needs of its Recognite: a way to call the worker. */
+export interface WorkerInvoker {
+  invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;
+}
+
+export class Recognizer {
+  private disposed = false;
+  private busy = false;
+  private isTraining: boolean;
+
+  private constructor(
+    private readonly worker: WorkerInvoker,
+    private readonly id: number,
+    /** The configuration, with defaults filled in. */
+    readonly config: Readonly<ResolvedRecognizerConfig>,
+    /** Size of the embeddings. */
+    readonly embeddingDim: number,
+    /** Rows of the classifier, or null without one. */
+    readonly numClasses: number | null,
+    training: boolean,
+  ) {
+    this.isTraining = training;
+  }
+
+  /** @internal use `rt.createRecognizer(config)` */
+  static async create(worker: WorkerInvoker, config: RecognizerConfig): Promise<Recognizer> {
+    const resolved = resolveRecognizerConfig(config);
+    const d = (await worker.invoke('recognizer.create', { config: resolved })) as RecognizerDescription;
+    return new Recognizer(worker, d.id, Object.freeze(resolved), d.embeddingDim, d.numClasses, d.training);
+  }
+
+  /** The catalog entry of this model's backbone. */
+  get info(): ModelInfo {
+    return modelInfo(this.config.modelName);
+  }
+
+  private get pretrained(): boolean {
+    return this.config.weights !== null || this.config.weightsPath !== null;
+  }
+
+  /** Whether the model is in training mode (a new model is, as in PyTorch). */
+  get training(): boolean {
+    return this.isTraining;
+  }
+
+  private assertUsable(what: string): void {
+    if (this.disposed) throw new ClosedError(`cannot ${what}: this Recognizer has been disposed`);
+    if (this.busy) {
+      throw new BusyError(
+        `cannot ${what}: a fit(), embed() or evaluate() job is running on this model; await it first`,
+      );
+    }
+  }
+
+  private async call(method: string, payload: Record<string, unknown> = {}): Promise<unknown> {
+    this.assertUsable(method);
+    return this.worker.invoke(method, { id: this.id, ...payload });
+  }
+
+  /** Switch to training mode: forward returns logits when there is a classifier. */
+  async train(): Promise<void> {
+    await this.call('recognizer.mode', { training: true });
+    this.isTraining = true;
+  }
+
+  /** Switch to evaluation mode: forward returns embeddings. */
+  async eval(): Promise<void> {
+    await this.call('recognizer.mode', { training: false });
+    this.isTraining = false;
+  }
+
+  /**
+   * Run the model on a batch of images (float32, N × 3 × H × W, already normalised).
+   * @returns logits (N × numClasses) in training mode with a classifier, else embeddings (N × embeddingDim)
+   */
+  async forward(x: Tensor): Promise<Tensor<'float32'>> {
+    checkImageBatch(x, this.info, 'input', this.pretrained);
+    return ((await this.call('recognizer.forward', { input: x, eval: false })) as ForwardResult).output;
+  }
+
+  /**
+   * Evaluation-mode embeddings (N × embeddingDim), whatever the current mode, of a batch of images
+   * (a Tensor), or of image files: a list of paths or a data set CSV, decoded in the worker in
+   * batches (resize + centre crop to `size`), with progress and cancellation.
+   */
+  async embed(x: Tensor): Promise<Tensor<'float32'>>;
+  async embed(x: string[] | DatasetRef, options?: EmbedOptions): Promise<Tensor<'float32'>>;
+  async embed(x: Tensor | string[] | DatasetRef, options: EmbedOptions = {}): Promise<Tensor<'float32'>> {
+    if (x instanceof Tensor) {
+      checkImageBatch(x, this.info, 'input', this.pretrained);
+      return ((await this.call('recognizer.forward', { input: x, eval: true })) as ForwardResult).output;
+    }
+    return (await this.embedFiles(x, options)).embeddings;
+  }
+
+  /**
+   * A data set's evaluation-mode embeddings together with its labels (one per row, in the CSV's
+   * order): what evaluate() and galleries take, without reading the CSV yourself.
+   */
+  async embedDataset(dataset: DatasetRef, options: EmbedOptions = {}): Promise<EmbeddingSet> {
+    if (!dataset || typeof dataset !== 'object' || Array.isArray(dataset) || dataset instanceof Tensor) {
+      throw ValidationError.one('embedDataset input', '', 'must be a data set ({ csv })');
+    }
+    const { embeddings, labels } = await this.embedFiles(dataset, options);
+    return { embeddings, labels: labels ?? [] };
+  }
+
+  private async embedFiles(x: string[] | DatasetRef, options: EmbedOptions): Promise<EmbedResult> {
+    const { onProgress, signal, ...config } = options;
+    const resolved = resolveEmbedConfig(config, this.info);
+    let source: { paths: string[]; dataset: null } | { paths: null; dataset: Required<DatasetRef> };
+    if (Array.isArray(x)) {
+      const bad = x.findIndex((p) => typeof p !== 'string' || p === '');
+      if (bad >= 0 || x.length === 0) {
+        const path = bad >= 0 ? `paths[${bad}]` : 'paths';
+        throw ValidationError.one('embed input', path, 'must be a non-empty list of image file paths');
+      }
+      source = { paths: x.map((p) => resolve(p)), dataset: null };
+    } else if (x && typeof x === 'object') {
+      source = { paths: null, dataset: toDatasetRef(x) };
+    } else {
+      throw ValidationError.one('embed input', '', 'must be a Tensor, a list of image paths, or a data set ({ csv })');
+    }
+    const payload = { id: this.id, ...source, options: resolved };
+    return this.runModelJob<EmbedProgress, EmbedResult>('embed', 'recognizer.embedFiles', payload, {
+      onProgress,
+      signal,
+    });
+  }
+
+  /** Run a job on this model: it refuses other calls (BusyError) until the job ends. */
+  private async runModelJob<Event, Result>(
+    what: string,
+    method: string,
+    payload: Record<string, unknown>,
+    job: JobOptions<Event>,
+  ): Promise<Result> {
+    this.assertUsable(what);
+    this.busy = true;
+    try {
+      return await runJob<Event, Result>(this.worker, what, method, payload, job);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Copies of the classifier's weight (numClasses × embeddingDim) and bias, or null without a classifier. */
+  async classifierWeights(): Promise<{ weight: Tensor<'float32'>; bias: Tensor<'float32'> | null } | null> {
+    const out = (await this.call('recognizer.classifier')) as ClassifierResult;
+    return out.weight ? { weight: out.weight, bias: out.bias } : null;
+  }
+
+  /** Save the state dict (keys as recognite's Recognizer: backbone.*, classifier.*), atomically. */
+  async saveStateDict(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw ValidationError.one('path', 'path', 'must be a file path');
+    await this.call('recognizer.save', { path: resolve(path) });
+  }
+
+  /**
+   * Load a state dict saved by saveStateDict (or by recognite, or torch.save(model.state_dict())).
+   * @throws ValidationError naming the missing, unexpected or mis-shaped keys when it does not fit
+   */
+  async loadStateDict(path: string): Promise<void> {
+    if (typeof path !== 'string' || path === '') throw ValidationError.one('path', 'path', 'must be a file path');
+    if (!existsSync(path)) throw ValidationError.one('path', 'path', `file not found: ${resolve(path)}`);
+    await this.call('recognizer.load', { path: resolve(path) });
+  }
+
+  /**
+   * Train the model (softmax cross-entropy over its cosine logits, scaled by logitScale, with an
+   * optional CosFace margin; SGD). Runs in the worker as a job: progress events reach
+   * `onProgress`, `signal` stops it after the current batch (rejecting with AbortError), and
+   * `checkpointDir` gets an atomic checkpoint after every epoch.
+   * @returns the history, the classes, and the configuration that ran (every default filled in)
+   * @throws ValidationError for bad options, before anything runs
+   */
+  async fit(options: FitOptions): Promise<FitResult> {
+    const { onProgress, signal, ...config } = options;
+    const resolved = resolveFitConfig(config, this.info, this.numClasses);
+    const payload = { id: this.id, options: resolved };
+    const outcome = await this.runModelJob<FitEvent, FitOutcome>('fit', 'recognizer.fit', payload, {
+      onProgress,
+      signal,
+    });
+    return { ...outcome, config: resolved };
+  }
+
+  /**
+   * How well this model recognises the queries against the gallery: both are data sets (embedded
+   * here in evaluation mode, with progress) or precomputed embeddings with labels. Scores are
+   * computed in chunks, so memory stays bounded whatever the sizes.
+   * @throws ValidationError for bad options, before anything runs
+   */
+  async evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+    const { onProgress, signal, gallery, query, ...config } = options;
+    const payload = {
+      id: this.id,
+      gallery: resolveSide(gallery, 'gallery'),
+      query: resolveSide(query, 'query'),
+      options: resolveEvaluateConfig(config, this.info),
+    };
+    return this.runModelJob<EvaluateProgress, EvaluationReport>('evaluate', 'recognizer.evaluate', payload, {
+      onProgress,
+      signal,
+    });
+  }
+
+  /** Free the model in the worker. Idempotent; later calls get ClosedError. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.worker.invoke('recognizer.dispose', { id: this.id }).catch((err: unknown) => {
+      // a closed or dead worker has freed the model already
+      if (!(err instanceof ClosedError) && !(err instanceof WorkerCrashedError)) throw err;
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
