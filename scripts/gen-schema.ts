@@ -50,7 +50,8 @@ function inlineRefs(schema: Json): Json {
     }
     return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, walk(v)]));
   };
-  const { definitions: _unused, ...top } = schema;
+  const top = { ...schema };
+  delete top.definitions;
   return walk(top) as Json;
 }
 
