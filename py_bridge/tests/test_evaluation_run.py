@@ -57,7 +57,7 @@ def test_scores_curves_and_top_matches_agree_with_the_metrics(average):
         assert columns == sorted(set(s["gallery"]["labels"]))
     assert scores.shape == (report["numQueries"], len(columns)) == (15, report["numGallery"])
     q_labels = s["query"]["labels"]
-    # exact: the same score values, ranked the same way, give the same count of hits
+    # exact by construction: the same score values (not recomputed), ranked the same way, give the same hits
     assert recognite_compat.accuracy(scores, columns, q_labels) == report["accuracy"]
     assert recognite_compat.top_k_accuracy(scores, columns, q_labels, 3) == report["topKAccuracy"]
     pr = recognite_compat.pr_metrics(scores, columns, q_labels, return_curves=True)
@@ -69,6 +69,7 @@ def test_scores_curves_and_top_matches_agree_with_the_metrics(average):
     assert indices.shape == (15, 3) and int(indices.max()) < len(columns)
     best = [columns[i] for i in indices[:, 0].tolist()]
     assert sum(b == q for b, q in zip(best, q_labels, strict=True)) / 15 == report["accuracy"]
+    # exact by construction: both are the very same float values, taken from the same score blocks
     torch.testing.assert_close(report["topMatches"]["scores"][:, 0], scores.max(dim=1).values, rtol=0, atol=0)
 
 

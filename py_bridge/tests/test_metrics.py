@@ -422,6 +422,45 @@ def test_evaluate_average_refs():
     assert out["top_k_scores"][0].tolist() == approx([float(ref[0]), 0.0])
 
 
+# Scores of a 7-row block and of the whole set come from matrix products of different shapes, which
+# BLAS computes with different kernels and summation orders (which differ between CPUs too: AMD EPYC
+# vs Intel Xeon), so the same score may differ in its last bits. Floats are compared with FLOAT_TOL
+# (float32 keeps ~7 digits: a few hundred ulps of slack). Ranks, indices and labels are compared
+# exactly for every query whose ranking has no near-tie (relative gap below NEAR_TIE) where it
+# matters (the top k + 1 and around the first correct match): there, no rounding can reorder them.
+# The few queries with a near-tie may swap two neighbours, which can move a mean of per-query
+# values in [0, 1] by at most 1 / queries each: report-level numbers get that much more slack.
+FLOAT_TOL = {"rtol": 1e-5, "atol": 1e-6}
+NEAR_TIE = 1e-5
+
+
+def _assert_same_report(a, b, atol, path="report"):
+    """Nested report values equal: floats within FLOAT_TOL's rtol and ``atol``, everything else exactly."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _assert_same_report(a[key], b[key], atol, f"{path}.{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same_report(x, y, atol, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=FLOAT_TOL["rtol"], abs=atol), path
+    else:
+        assert a == b, path
+
+
+def _rows_without_near_ties(scores, first_hit, k):
+    """Queries whose ranking no last-bit difference can change: no near-tie in the top k + 1 or at the first hit."""
+    srt = torch.sort(scores.double(), dim=1, descending=True).values
+    gap = (srt[:, :-1] - srt[:, 1:]) / srt.abs().max()  # gap[i, r]: between ranks r and r + 1
+    ok = (gap[:, :k] >= NEAR_TIE).all(dim=1)
+    for i, r in enumerate(first_hit.tolist()):
+        if r >= 0:
+            ok[i] &= bool((gap[i, max(0, r - 1) : r + 1] >= NEAR_TIE).all())
+    return ok
+
+
 @pytest.mark.parametrize("metric", scoring.METRICS)
 def test_chunked_equals_unchunked(random_set, metric):
     query, q_labels, gallery, g_labels = random_set
@@ -430,13 +469,24 @@ def test_chunked_equals_unchunked(random_set, metric):
     small = report.evaluate(query, labels[0], gallery, labels[1], chunk=7, **kwargs)
     whole = report.evaluate(query, labels[0], gallery, labels[1], chunk=100000, **kwargs)
     per_q_small, per_q_whole = small.pop("per_query"), whole.pop("per_query")
-    for key in ("top_k_indices", "top_k_scores"):
-        assert torch.equal(small.pop(key), whole.pop(key)), key
-    assert per_q_small.pop("knn_prediction") == per_q_whole.pop("knn_prediction")
+    ok = _rows_without_near_ties(scoring.score_matrix(query, gallery, metric), per_q_whole["first_hit_rank"], 7)
+    assert int((~ok).sum()) <= 10  # the exact comparisons below must cover almost every query
+
+    # ranks, indices and labels: exact where no near-tie exists
+    for key in ("top_k_indices",):
+        assert torch.equal(small.pop(key)[ok], whole.pop(key)[ok]), key
+    assert torch.equal(per_q_small.pop("first_hit_rank")[ok], per_q_whole.pop("first_hit_rank")[ok])
+    knn_small, knn_whole = per_q_small.pop("knn_prediction"), per_q_whole.pop("knn_prediction")
+    assert [x for x, keep in zip(knn_small, ok.tolist(), strict=True) if keep] == [
+        x for x, keep in zip(knn_whole, ok.tolist(), strict=True) if keep
+    ]
+    # scores and per-query floats: within FLOAT_TOL
+    torch.testing.assert_close(small.pop("top_k_scores")[ok], whole.pop("top_k_scores")[ok], **FLOAT_TOL)
     assert per_q_small.keys() == per_q_whole.keys()
     for key in per_q_small:
-        torch.testing.assert_close(per_q_small[key], per_q_whole[key], rtol=0, atol=0, equal_nan=True, msg=key)
-    assert small == whole
+        torch.testing.assert_close(per_q_small[key][ok], per_q_whole[key][ok], **FLOAT_TOL, equal_nan=True, msg=key)
+    # report-level numbers: floats within tolerance (plus the near-tied queries' share), counts exactly
+    _assert_same_report(small, whole, atol=FLOAT_TOL["atol"] + int((~ok).sum()) / len(ok))
 
 
 def test_evaluate_validation():

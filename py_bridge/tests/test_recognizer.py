@@ -185,6 +185,7 @@ def test_state_dict_matches_recognite(config, tmp_path):
         torch.manual_seed(0)  # dropout in training mode
         out_ours = ours(x)
         torch.manual_seed(0)
+        # exact by construction: the same modules, weights, input and ops, in one process on one CPU
         torch.testing.assert_close(out_ours, theirs(x), rtol=0, atol=0)
 
     fresh_theirs = RecogniteRecognizer(**config)
