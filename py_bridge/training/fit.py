@@ -6,7 +6,9 @@ trains with the unscaled cosines (``logitScale: 1``), which leaves the loss stuc
 ln(classes); a scale of 16 with a margin of 0.2 is the default here, the best of the settings
 measured on the synthetic set (docs/BENCHMARKS.md, ``npm run bench:loss``). Every epoch can end with an
 atomic checkpoint, and a run resumed from one gives the same result as an uninterrupted
-run with the same seed: data order and augmentation are drawn from ``seed + epoch``.
+run with the same seed: data order and augmentation are drawn from ``seed + epoch``, in loader
+worker processes too (loader.py seeds each from ``seed + epoch`` and its worker id). Every option
+is read as a required key: TypeScript sends them resolved.
 """
 
 from __future__ import annotations
