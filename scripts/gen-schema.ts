@@ -42,7 +42,7 @@ function inlineRefs(schema: Json): Json {
     if (typeof $ref === 'string') {
       const name = decodeURIComponent($ref.replace('#/definitions/', ''));
       // Names may be qualified by the declaring module (`import("…/tensor").Tensor<"float32">`).
-      const tensor = /(?:^|\.)Tensor(?:<(.*)>)?$/.exec(name);
+      const tensor = /(?:^|\.)Tensor(?:Impl)?(?:<(.*)>)?$/.exec(name);
       const dtype = tensor && /^"(\w+)"$/.exec(tensor[1] ?? '')?.[1];
       const target = tensor ? tensorRefSchema(dtype ?? undefined) : (walk(defs[name]) as Json | undefined);
       if (!target) throw new Error(`unresolved $ref ${name}`);

@@ -14,6 +14,15 @@ export interface JobOptions<Event> {
   signal?: AbortSignal;
 }
 
+/** What every progress event carries: its place in the job's sequence of events. */
+export interface JobEvent {
+  /**
+   * 1 for the job's first event, then one more for each (so a gap would show a lost event).
+   * @TJS-type integer
+   */
+  seq: number;
+}
+
 /** What a job needs of its Recognite: a way to call the worker. */
 export interface JobHost {
   invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;

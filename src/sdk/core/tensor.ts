@@ -66,7 +66,7 @@ function describeData(data: unknown): string {
   return (data as object).constructor?.name ?? typeof data;
 }
 
-export class Tensor<T extends DType = DType> {
+class TensorImpl<T extends DType = DType> {
   readonly data: DataTypeMap[T];
   readonly shape: readonly number[];
   readonly dtype: T;
@@ -132,3 +132,27 @@ export class Tensor<T extends DType = DType> {
     return this.data.byteLength;
   }
 }
+
+/** A dtype, a shape and the typed array of its elements (row-major). */
+export type Tensor<T extends DType = DType> = TensorImpl<T>;
+
+/**
+ * `new Tensor(data, shape?, dtype?)`, typed by its data: `new Tensor(new Float32Array(4), [2, 2])` is a
+ * `Tensor<'float32'>`. Uint16Array means uint16 and Uint8Array uint8 unless 'float16' or 'bool' is given.
+ */
+export interface TensorConstructor {
+  new (data: Float32Array, shape?: readonly number[], dtype?: 'float32'): Tensor<'float32'>;
+  new (data: Float64Array, shape?: readonly number[], dtype?: 'float64'): Tensor<'float64'>;
+  new (data: Uint16Array, shape: readonly number[] | undefined, dtype: 'float16'): Tensor<'float16'>;
+  new (data: Uint8Array, shape: readonly number[] | undefined, dtype: 'bool'): Tensor<'bool'>;
+  new (data: Int8Array, shape?: readonly number[], dtype?: 'int8'): Tensor<'int8'>;
+  new (data: Uint8Array, shape?: readonly number[], dtype?: 'uint8'): Tensor<'uint8'>;
+  new (data: Int16Array, shape?: readonly number[], dtype?: 'int16'): Tensor<'int16'>;
+  new (data: Uint16Array, shape?: readonly number[], dtype?: 'uint16'): Tensor<'uint16'>;
+  new (data: Int32Array, shape?: readonly number[], dtype?: 'int32'): Tensor<'int32'>;
+  new (data: BigInt64Array, shape?: readonly number[], dtype?: 'int64'): Tensor<'int64'>;
+  new <T extends DType>(data: DataTypeMap[T], shape?: readonly number[], dtype?: T): Tensor<T>;
+  readonly prototype: Tensor;
+}
+
+export const Tensor = TensorImpl as TensorConstructor;

@@ -138,6 +138,9 @@ function toProblems(errors: ErrorObject[], schema: JsonSchema, value: unknown): 
         path: toPath(e.instancePath, key),
         message: `unknown option${didYouMean(key, known)}; valid options: ${known.join(', ')}`,
       });
+    } else if (e.keyword === 'required') {
+      const key = (e.params as { missingProperty: string }).missingProperty;
+      problems.push({ path: toPath(e.instancePath, key), message: 'is required' });
     } else if (e.keyword === 'anyOf') {
       const branches = (schemaAt(schema, e.instancePath)?.anyOf ?? []).map(describeBranch);
       problems.push({ path: toPath(e.instancePath), message: `must be one of ${branches.join(', or ')}; got ${got}` });

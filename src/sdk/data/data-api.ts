@@ -44,6 +44,8 @@ export class DataApi {
       identities: out.identities,
       samplesPerIdentity: out.samplesPerIdentity,
       size: out.size,
+      format: out.format,
+      seed: out.seed,
     };
   }
 

@@ -37,6 +37,8 @@ const DESCRIPTIVE_FIELDS = new Set([
   'identities',
   'samplesPerIdentity',
   'size',
+  'format',
+  'seed',
 ]);
 
 /**

@@ -1,4 +1,5 @@
 /** Options and results of the data-set helpers (`rt.data`): synthetic data sets and recognite's splits. */
+import type { JobEvent } from '../core/jobs.js';
 import type { DatasetRef, SplitPart } from './dataset-ref.js';
 
 export interface SyntheticOptions {
@@ -45,6 +46,8 @@ export interface SyntheticDataset extends DatasetRef {
   identities: number;
   samplesPerIdentity: number;
   size: number;
+  format: 'png' | 'jpg';
+  seed: number;
 }
 
 export interface SplitOptions {
@@ -88,7 +91,7 @@ export interface SplitOptions {
 }
 
 /** Progress of generateSynthetic: images written so far. */
-export interface SyntheticProgress {
+export interface SyntheticProgress extends JobEvent {
   type: 'progress';
   done: number;
   total: number;
@@ -96,7 +99,7 @@ export interface SyntheticProgress {
 
 /** What the worker's split returns: the parts written (train/val or gallery/query) and warnings. */
 export interface SplitResult {
-  parts: Record<string, SplitPart>;
+  parts: { train?: SplitPart; val?: SplitPart; gallery?: SplitPart; query?: SplitPart };
   warnings: string[];
 }
 
@@ -108,4 +111,6 @@ export interface SyntheticResult {
   identities: number;
   samplesPerIdentity: number;
   size: number;
+  format: 'png' | 'jpg';
+  seed: number;
 }

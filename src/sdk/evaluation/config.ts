@@ -3,7 +3,7 @@
  * and the two sides (data sets or precomputed embeddings).
  */
 import { ValidationError } from '../core/errors.js';
-import type { JobOptions } from '../core/jobs.js';
+import type { JobEvent, JobOptions } from '../core/jobs.js';
 import { Tensor } from '../core/tensor.js';
 import { resolveOptions } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
@@ -66,7 +66,7 @@ export interface EvaluateConfig extends EmbedConfig {
 }
 
 /** Progress of an evaluation: embedding the gallery, the queries, then scoring. */
-export interface EvaluateProgress {
+export interface EvaluateProgress extends JobEvent {
   type: 'progress';
   phase: 'gallery' | 'query' | 'scoring';
   done: number;

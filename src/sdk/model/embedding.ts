@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { ValidationError } from '../core/errors.js';
-import type { JobOptions } from '../core/jobs.js';
+import type { JobEvent, JobOptions } from '../core/jobs.js';
 import { resolveOptions } from '../core/validate.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelInfo } from './catalog.js';
@@ -74,7 +74,7 @@ export function resolveEmbedConfig(config: EmbedConfig, info: ModelInfo): Resolv
 }
 
 /** Progress of embedding image files. */
-export interface EmbedProgress {
+export interface EmbedProgress extends JobEvent {
   type: 'progress';
   done: number;
   total: number;

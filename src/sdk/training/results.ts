@@ -1,8 +1,9 @@
 /** What training reports while it runs (progress events) and when it ends (FitResult). */
+import type { JobEvent } from '../core/jobs.js';
 import type { ResolvedFitConfig } from './config.js';
 
 /** A progress event of one training batch. */
-export interface FitBatchEvent {
+export interface FitBatchEvent extends JobEvent {
   type: 'batch';
   epoch: number;
   epochs: number;
@@ -28,7 +29,7 @@ export interface EpochRecord {
 }
 
 /** The event at the end of each epoch. */
-export interface FitEpochEvent extends EpochRecord {
+export interface FitEpochEvent extends EpochRecord, JobEvent {
   type: 'epoch';
   epochs: number;
 }
