@@ -92,5 +92,8 @@ def embed(model: Recognizer, device: torch.device, payload: dict[str, Any], ctx:
     """Embed every image of the payload's paths or data set, reporting progress per batch.
 
     ``payload`` is ``{paths, dataset, options: {size, batchSize, numWorkers, tta}}``, resolved.
+    A data set's labels come back with its embeddings, one per row (null for a list of paths).
     """
-    return {"embeddings": embed_frame(model, device, _frame(payload), payload["options"], ctx)}
+    frame = _frame(payload)
+    labels = frame["label"].tolist() if payload["dataset"] is not None else None
+    return {"embeddings": embed_frame(model, device, frame, payload["options"], ctx), "labels": labels}
