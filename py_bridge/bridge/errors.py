@@ -44,10 +44,11 @@ def check_int(value: object, name: str, path: str, minimum: int, maximum: int | 
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # numpy integers too
         raise BridgeValidationError(f"{name} must be an integer, got {value!r}", path=path)
-    if value < minimum or (maximum is not None and value > maximum):
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
         bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-        raise BridgeValidationError(f"{name} must be {bounds}, got {value}", path=path)
-    return int(value)
+        raise BridgeValidationError(f"{name} must be {bounds}, got {number}", path=path)
+    return number
 
 
 def describe(exc: BaseException) -> dict[str, Any]:

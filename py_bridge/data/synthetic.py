@@ -117,8 +117,8 @@ def draw_pattern(rng: np.random.Generator, size: int) -> Image.Image:
         phase = (math.cos(psi) * grid[None, :] + math.sin(psi) * grid[:, None]) * side / period
         stripes = ((phase - np.floor(phase)) < rng.uniform(0.3, 0.7))[..., None]
         alpha = rng.uniform(0.4, 0.9)
-        colour = np.array(_random_colour(rng), np.float32)
-        canvas = np.where(stripes, canvas * (1 - alpha) + colour * alpha, canvas)
+        stripe_colour = np.array(_random_colour(rng), np.float32)
+        canvas = np.where(stripes, canvas * (1 - alpha) + stripe_colour * alpha, canvas)
 
     image = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)

@@ -36,9 +36,10 @@ def encode_labels(*label_sets: Labels) -> tuple[list[torch.Tensor], list[Any]]:
         One ``int64`` id tensor per label set, and the label of each id. Ids follow the sorted
         order of the labels when they can be sorted, else their order of first appearance.
     """
-    if all(isinstance(s, torch.Tensor) and not s.is_floating_point() for s in label_sets):
-        sizes = [s.numel() for s in label_sets]
-        flat = torch.cat([s.reshape(-1).to(torch.int64).cpu() for s in label_sets])
+    tensors = [s for s in label_sets if isinstance(s, torch.Tensor) and not s.is_floating_point()]
+    if len(tensors) == len(label_sets):
+        sizes = [s.numel() for s in tensors]
+        flat = torch.cat([s.reshape(-1).to(torch.int64).cpu() for s in tensors])
         names, inverse = torch.unique(flat, sorted=True, return_inverse=True)
         return list(inverse.split(sizes)), names.tolist()
     python_sets = [_to_python_list(s) for s in label_sets]

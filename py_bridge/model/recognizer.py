@@ -225,7 +225,7 @@ def _drop_aux_heads(model: nn.Module) -> None:
     Args:
         model: The GoogLeNet or Inception3 instance, modified in place.
     """
-    model.aux_logits = False
+    setattr(model, "aux_logits", False)  # noqa: B010 - an attribute of GoogLeNet and Inception3, not of Module
     for name in ("aux1", "aux2", "AuxLogits"):
         if hasattr(model, name):
             setattr(model, name, None)
