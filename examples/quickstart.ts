@@ -37,6 +37,8 @@ console.log(
 
 // 4. Train resnet18 from scratch (random init: no downloads), checking unseen identities after each epoch.
 await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: split.train.labels });
+/** A rate as a percentage; fit reports accuracies only when it has a validation set. */
+const pct = (rate: number | undefined): string => (rate === undefined ? 'n/a' : `${(100 * rate).toFixed(1)} %`);
 const show = (e: FitEvent): void => {
   if (e.type === 'batch' && tty) {
     process.stdout.write(
@@ -45,8 +47,8 @@ const show = (e: FitEvent): void => {
     );
   } else if (e.type === 'epoch') {
     console.log(
-      `${tty ? '\r' : ''}epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(3)}, unseen top-1 ${(100 * e.top1!).toFixed(1)} % ` +
-        `(chance ${(100 * e.chanceTop1!).toFixed(1)} %), ${e.seconds.toFixed(0)} s            `,
+      `${tty ? '\r' : ''}epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(3)}, unseen top-1 ${pct(e.top1)} ` +
+        `(chance ${pct(e.chanceTop1)}), ${e.seconds.toFixed(0)} s            `,
     );
   }
 };
@@ -62,13 +64,11 @@ const result = await model.fit({
 });
 
 // 5. The outcome, and the model saved with recognite's state-dict keys.
-const last = result.history.at(-1)!;
+const last = result.history[result.history.length - 1];
 await model.saveStateDict(join(OUT, 'resnet18-synthetic.pt'));
 console.log('\n| unseen identities | top-1 accuracy | chance |');
 console.log('| --- | --- | --- |');
-console.log(
-  `| ${split.query.labels} (${split.query.rows} queries) | ${(100 * last.top1!).toFixed(1)} % | ${(100 * last.chanceTop1!).toFixed(1)} % |`,
-);
+console.log(`| ${split.query.labels} (${split.query.rows} queries) | ${pct(last?.top1)} | ${pct(last?.chanceTop1)} |`);
 console.log(
   `\nsaved ${relative(process.cwd(), join(OUT, 'resnet18-synthetic.pt'))}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );

@@ -58,7 +58,7 @@ function inlineRefs(schema: Json): Json {
 function program(files: string[]): TJS.Program {
   return TJS.getProgramFromFiles(
     [...new Set(files)].map((f) => join(PACKAGE_ROOT, f)),
-    { strict: true, skipLibCheck: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022' } as never,
+    { strict: true, skipLibCheck: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022' },
     PACKAGE_ROOT,
   );
 }

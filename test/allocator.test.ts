@@ -29,5 +29,7 @@ test('released neighbours merge into one block', () => {
 });
 
 test('releasing an unknown offset is an error', () => {
-  assert.throws(() => new FirstFitAllocator(128).release(64), /not allocated/);
+  assert.throws(() => {
+    new FirstFitAllocator(128).release(64);
+  }, /not allocated/);
 });

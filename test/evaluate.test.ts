@@ -157,7 +157,9 @@ describe('evaluate: cancellation', () => {
         size: 32,
         batchSize: 2,
         signal: controller.signal,
-        onProgress: () => controller.abort(),
+        onProgress: () => {
+          controller.abort();
+        },
       }),
       AbortError,
     );

@@ -64,7 +64,7 @@ describe('fit', () => {
     const [first, last] = [result.history[0]!, result.history.at(-1)!];
     assert.ok(last.loss < first.loss * 0.7, `loss ${first.loss} -> ${last.loss}`);
     assert.equal(last.chanceTop1, 0.1);
-    assert.ok(last.top1! >= 3 * last.chanceTop1!, `top-1 ${last.top1} vs chance ${last.chanceTop1}`);
+    assert.ok(last.top1! >= 3 * last.chanceTop1, `top-1 ${last.top1} vs chance ${last.chanceTop1}`);
     assert.equal(result.classes.length, parts.train.labels);
     const batches = events.filter((e) => e.type === 'batch');
     assert.ok(batches.length >= 4 * 9, `${batches.length} batch events`);

@@ -50,7 +50,9 @@ export function startFixture(name: string, env: NodeJS.ProcessEnv = {}) {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<ChildRun>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal, stdout, stderr });
+    }),
   );
   /** Resolves with the first stdout line that parses as JSON. */
   const firstJson = (): Promise<Record<string, unknown>> =>
@@ -64,7 +66,9 @@ export function startFixture(name: string, env: NodeJS.ProcessEnv = {}) {
       };
       child.stdout.on('data', onData);
       onData();
-      child.on('exit', () => reject(new Error(`fixture ${name} exited before printing JSON:\n${stderr}`)));
+      child.on('exit', () => {
+        reject(new Error(`fixture ${name} exited before printing JSON:\n${stderr}`));
+      });
     });
   return { child, done, firstJson };
 }

@@ -62,7 +62,10 @@ describe('bad start options and environments', () => {
     const probe = await Recognite.start({ device: 'cpu' });
     const { cuda } = await probe.info();
     await probe.close();
-    if (cuda) return t.skip('this machine has CUDA');
+    if (cuda) {
+      t.skip('this machine has CUDA');
+      return;
+    }
     for (const device of ['cuda', 'cuda:0'] as const) {
       await assert.rejects(Recognite.start({ device }), (err: unknown) => {
         assert.ok(err instanceof ValidationError);

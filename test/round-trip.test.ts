@@ -30,7 +30,7 @@ function bytesOf(t: Tensor): Buffer {
 function assertSame(back: Tensor, sent: Tensor): void {
   assert.equal(back.dtype, sent.dtype);
   assert.deepEqual(back.shape, sent.shape);
-  assert.ok(bytesOf(back).equals(bytesOf(sent)), `payload of ${sent.dtype} [${sent.shape}] differs`);
+  assert.ok(bytesOf(back).equals(bytesOf(sent)), `payload of ${sent.dtype} [${sent.shape.join(', ')}] differs`);
   assert.notEqual(back.data.buffer, sent.data.buffer, 'the result is a copy, not the input');
 }
 
@@ -87,7 +87,9 @@ describe('echo round trips', () => {
       (_, i) => new Tensor(Float32Array.from({ length: 1 + (i % 17) * 100 }, (_, j) => i * 1e4 + j)),
     );
     const back = await Promise.all(sent.map((t) => rt.echo(t)));
-    back.forEach((b, i) => assertSame(b, sent[i]!));
+    back.forEach((b, i) => {
+      assertSame(b, sent[i]!);
+    });
   });
 
   test('concurrent big and small round trips share nothing', async () => {
@@ -98,6 +100,8 @@ describe('echo round trips', () => {
       randomTensor('int16', [3]),
     ];
     const back = await Promise.all(sent.map((t) => rt.echo(t)));
-    back.forEach((b, i) => assertSame(b, sent[i]!));
+    back.forEach((b, i) => {
+      assertSame(b, sent[i]!);
+    });
   });
 });

@@ -36,11 +36,11 @@ export class FakeWorker {
       this.jobDone ? { state: 'done', events: [], result: { history: [], seconds: 0, classes: [] } } : noProgress,
   };
 
-  async invoke(method: string, payload: Record<string, unknown>): Promise<unknown> {
+  invoke(method: string, payload: Record<string, unknown>): Promise<unknown> {
     this.calls.push({ method, payload: structuredClone(payload) });
     const answer = this.answers[method];
     if (!answer) throw new Error(`the fake worker has no answer for ${method}`);
-    return answer(payload);
+    return Promise.resolve(answer(payload));
   }
 
   /** The payload of the last call of `method`. */

@@ -38,7 +38,7 @@ export class FirstFitAllocator {
     const size = Math.max(alignUp(nbytes), ALIGNMENT);
     const i = this.free.findIndex(([, length]) => length >= size);
     if (i < 0) return undefined;
-    const [start, length] = this.free[i]!;
+    const [start, length] = this.free[i] as [number, number];
     if (length === size) this.free.splice(i, 1);
     else this.free[i] = [start + size, length - size];
     this.used.set(start, size);
@@ -60,7 +60,7 @@ export class FirstFitAllocator {
       this.free.splice(i + 1, 1);
     }
     const prev = this.free[i - 1];
-    const cur = this.free[i]!;
+    const cur = this.free[i] as [number, number];
     if (prev && prev[0] + prev[1] === cur[0]) {
       this.free[i - 1] = [prev[0], prev[1] + cur[1]];
       this.free.splice(i, 1);

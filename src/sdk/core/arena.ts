@@ -142,7 +142,7 @@ export class Arena {
   }
 
   private dropMapping(seg: Segment): void {
-    if (seg.view) this.native!.unmap(seg.view.buffer as ArrayBuffer);
+    if (seg.view) this.native?.unmap(seg.view.buffer as ArrayBuffer);
     seg.view = undefined;
   }
 
@@ -189,10 +189,10 @@ export class Arena {
     const end = at + data.byteLength;
     if (end > seg.reserved) {
       // back the pages first: writing an unbacked page of a full tmpfs would be a SIGBUS
-      this.native!.reserve(seg.fd, seg.reserved, end - seg.reserved);
+      this.native?.reserve(seg.fd, seg.reserved, end - seg.reserved);
       seg.reserved = end;
     }
-    seg.view!.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    seg.view?.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
   }
 
   /**

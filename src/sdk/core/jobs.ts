@@ -83,6 +83,8 @@ export async function runJob<Event, Result>(
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         continue;
       }
+      // a callback's own error is the outcome, whatever it threw
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (callbackError !== undefined) throw callbackError;
       if (signal?.aborted) throw aborted(what, signal);
       if (poll.state === 'done') return poll.result as Result;

@@ -11,7 +11,12 @@ function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'recognite-ts') return dir;
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'recognite-ts'
+    ) {
+      return dir;
+    }
     const parent = dirname(dir);
     if (parent === dir) throw new Error('recognite-ts: cannot find the package folder above ' + import.meta.url);
     dir = parent;

@@ -200,7 +200,11 @@ export class Recognite implements AsyncDisposable {
   ): Promise<unknown> {
     if (this.closing) throw new ClosedError(`cannot call '${method}': this Recognite has been closed`);
     const leases: Lease[] = [];
-    const releaseLeases = (): void => leases.forEach((l) => l.release());
+    const releaseLeases = (): void => {
+      leases.forEach((l) => {
+        l.release();
+      });
+    };
     let encoded: unknown;
     try {
       encoded = await this.encode(payload, leases);
@@ -276,7 +280,10 @@ export class Recognite implements AsyncDisposable {
   /** Free the worker's output regions of a result nobody will read. */
   private collectRefs(value: unknown): void {
     if (isTensorRef(value)) this.queueRelease(value);
-    else if (value && typeof value === 'object') Object.values(value).forEach((v) => this.collectRefs(v));
+    else if (value && typeof value === 'object')
+      Object.values(value).forEach((v) => {
+        this.collectRefs(v);
+      });
   }
 
   /** The worker frees output regions with the next call; if none comes soon, with a call of their own. */
@@ -332,7 +339,5 @@ export class Recognite implements AsyncDisposable {
 }
 
 function isTensorRef(value: unknown): value is TensorRef {
-  return (
-    !!value && typeof value === 'object' && (value as TensorRef).kind === 'tensor' && 'segment' in (value as object)
-  );
+  return !!value && typeof value === 'object' && 'kind' in value && value.kind === 'tensor' && 'segment' in value;
 }

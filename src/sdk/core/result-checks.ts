@@ -70,7 +70,9 @@ export class ResultChecker {
     const started = this.jobs.get(id);
     const job = started === undefined ? undefined : JOB_RESULTS[started];
     if (!job) return; // a test-only job
-    poll.events.forEach((event, i) => this.expect(job.event, event, `job.poll(${started}).events[${i}]`));
+    poll.events.forEach((event, i) => {
+      this.expect(job.event, event, `job.poll(${started}).events[${i}]`);
+    });
     if (poll.state === 'done') this.expect(job.result, poll.result, `job.poll(${started}).result`);
     if (poll.state !== 'running') this.jobs.delete(id);
   }

@@ -11,11 +11,11 @@ export function editDistance(a: string, b: string): number {
     cur[0] = i;
     for (let j = 1; j <= t.length; j++) {
       const cost = s.charCodeAt(i - 1) === t.charCodeAt(j - 1) ? 0 : 1;
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
     }
     [prev, cur] = [cur, prev];
   }
-  return prev[t.length]!;
+  return prev[t.length] ?? 0;
 }
 
 /** Up to `k` candidates nearest to `name`, closest first; only those reasonably close. */

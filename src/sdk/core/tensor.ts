@@ -42,7 +42,7 @@ export const ARRAY_TYPES: Record<DType, TypedArrayConstructor> = {
   int16: Int16Array,
   uint16: Uint16Array,
   int32: Int32Array,
-  int64: BigInt64Array as unknown as TypedArrayConstructor,
+  int64: BigInt64Array,
   bool: Uint8Array,
 };
 
@@ -63,7 +63,7 @@ function inferDType(data: unknown): DType | undefined {
 
 function describeData(data: unknown): string {
   if (data === null || data === undefined) return String(data);
-  return (data as object).constructor?.name ?? typeof data;
+  return typeof data === 'object' ? data.constructor.name : typeof data;
 }
 
 class TensorImpl<T extends DType = DType> {
@@ -96,19 +96,21 @@ class TensorImpl<T extends DType = DType> {
         message: `dtype '${resolved}' needs a ${ARRAY_TYPES[resolved].name}, got ${describeData(data)}`,
       });
     }
-    const dims = shape ?? (ArrayBuffer.isView(data) ? [(data as TensorData).length] : []);
-    if (!Array.isArray(dims)) {
-      problems.push({ path: 'shape', message: `must be an array of dimensions, got ${describeData(dims)}` });
+    // JavaScript callers can pass anything: check the run-time values, not the declared types
+    const given: unknown = shape ?? (ArrayBuffer.isView(data) ? [data.length] : []);
+    const dims: number[] = [];
+    if (!Array.isArray(given)) {
+      problems.push({ path: 'shape', message: `must be an array of dimensions, got ${describeData(given)}` });
     } else {
-      dims.forEach((d, i) => {
+      given.forEach((d: unknown, i) => {
         if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
           problems.push({ path: `shape[${i}]`, message: `must be a non-negative integer, got ${String(d)}` });
-        }
+        } else dims.push(d);
       });
     }
     if (problems.length === 0) {
       const expected = dims.reduce((a, b) => a * b, 1);
-      const length = (data as TensorData).length;
+      const length = data.length;
       if (length !== expected) {
         problems.push({
           path: 'data',

@@ -144,7 +144,11 @@ export class Transport {
       let timer: NodeJS.Timeout | undefined;
       const entry: Pending = {
         method,
-        reject: (err) => finish(() => reject(err)),
+        reject: (err) => {
+          finish(() => {
+            reject(err);
+          });
+        },
       };
       const finish = (fn: () => void): void => {
         if (settled) return;
@@ -157,7 +161,11 @@ export class Transport {
       this.pending.add(entry);
       this.updateRef();
       if (timeoutMs > 0) {
-        timer = setTimeout(() => finish(() => reject(new WorkerTimeoutError(method, timeoutMs))), timeoutMs);
+        timer = setTimeout(() => {
+          finish(() => {
+            reject(new WorkerTimeoutError(method, timeoutMs));
+          });
+        }, timeoutMs);
       }
       answer.then(
         (value) => {
@@ -168,9 +176,15 @@ export class Transport {
             }
             return;
           }
-          finish(() => resolve(value));
+          finish(() => {
+            resolve(value);
+          });
         },
-        (err: unknown) => finish(() => reject(pythoniaError(method, err))),
+        (err: unknown) => {
+          finish(() => {
+            reject(pythoniaError(method, err));
+          });
+        },
       );
     });
   }
@@ -239,10 +253,13 @@ function loadPythonia(python: string): Pythonia {
   try {
     const firstLoad = !require.cache[require.resolve('pythonia')];
     const pythonia = require('pythonia') as Pythonia; // spawns Python on first load
-    const bridge = (globalThis as { __pythonBridge?: PythoniaBridge }).__pythonBridge!;
+    const bridge = (globalThis as { __pythonBridge?: PythoniaBridge }).__pythonBridge;
+    if (!bridge) throw new TransportError('pythonia loaded without its bridge (an unsupported pythonia version?)');
     if (!firstLoad) {
       pythonia.com.start();
-      bridge.loop = setInterval(bridge.runTasks, 1000);
+      bridge.loop = setInterval(() => {
+        bridge.runTasks();
+      }, 1000);
     }
     bridge.loop.unref(); // its clean-up timer alone must never keep Node running
     return pythonia;
@@ -253,8 +270,8 @@ function loadPythonia(python: string): Pythonia {
   }
 }
 
-function restoreEnv(key: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[key];
+function restoreEnv(key: 'PYTHON_BIN' | 'PYTHONUNBUFFERED' | 'REQ_TIMEOUT', value: string | undefined): void {
+  if (value === undefined) Reflect.deleteProperty(process.env, key);
   else process.env[key] = value;
 }
 

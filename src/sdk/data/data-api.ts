@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { runJob, type JobHost, type JobOptions } from '../core/jobs.js';
-import { ValidationError } from '../core/errors.js';
+import { TransportError, ValidationError } from '../core/errors.js';
 import { resolveOptions } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef, type SplitPart } from './dataset-ref.js';
 import type {
@@ -17,8 +17,16 @@ import type {
   SyntheticResult,
 } from './options.js';
 
+/** One part of a split's answer; the worker always writes the parts of its kind. */
+function part(parts: SplitResult['parts'], name: keyof SplitResult['parts']): SplitPart {
+  const found = parts[name];
+  if (!found) throw new TransportError(`the worker's split answered without its '${name}' part`);
+  return found;
+}
+
 /** `rt.data`: data-set helpers that run in the worker. */
 export class DataApi {
+  /** @internal use `rt.data` */
   constructor(private readonly host: JobHost) {}
 
   /**
@@ -63,7 +71,7 @@ export class DataApi {
   /** recognite's label-disjoint k-fold split: fold `valFold` of the shuffled labels is validation. */
   async kFoldSplit(dataset: DatasetRef, options: SplitOptions): Promise<{ train: SplitPart; val: SplitPart }> {
     const { parts } = await this.split('kFold', dataset, options);
-    return { train: parts.train!, val: parts.val! };
+    return { train: part(parts, 'train'), val: part(parts, 'val') };
   }
 
   /** recognite's gallery/query split: per label, `numRefs` random rows to the gallery, the rest to the queries. */
@@ -72,7 +80,7 @@ export class DataApi {
     options: SplitOptions,
   ): Promise<{ gallery: SplitPart; query: SplitPart; warnings: string[] }> {
     const { parts, warnings } = await this.split('galleryQuery', dataset, options);
-    return { gallery: parts.gallery!, query: parts.query!, warnings };
+    return { gallery: part(parts, 'gallery'), query: part(parts, 'query'), warnings };
   }
 
   /** recognite's train_val_datasets: a k-fold split whose validation part is split into gallery and query. */
@@ -81,6 +89,6 @@ export class DataApi {
     options: SplitOptions,
   ): Promise<{ train: SplitPart; gallery: SplitPart; query: SplitPart; warnings: string[] }> {
     const { parts, warnings } = await this.split('trainVal', dataset, options);
-    return { train: parts.train!, gallery: parts.gallery!, query: parts.query!, warnings };
+    return { train: part(parts, 'train'), gallery: part(parts, 'gallery'), query: part(parts, 'query'), warnings };
   }
 }

@@ -95,8 +95,8 @@ export type EvaluationSide = { dataset: Required<DatasetRef> } | EmbeddingSet;
 
 /** Check one side (gallery or query) of an evaluation. */
 export function resolveSide(value: DatasetRef | EmbeddingSet, name: string): EvaluationSide {
-  if (value && typeof value === 'object' && 'embeddings' in value) {
-    const { embeddings, labels } = value;
+  if ((value as unknown) && typeof value === 'object' && 'embeddings' in value) {
+    const { embeddings, labels } = value as { embeddings: unknown; labels: unknown }; // checked at run time
     if (!(embeddings instanceof Tensor) || embeddings.dtype !== 'float32' || embeddings.shape.length !== 2) {
       throw ValidationError.one('EvaluateOptions', `${name}.embeddings`, 'must be a float32 Tensor of shape N × D');
     }
@@ -104,7 +104,7 @@ export function resolveSide(value: DatasetRef | EmbeddingSet, name: string): Eva
       const message = `must hold one label per row (${embeddings.shape[0]})`;
       throw ValidationError.one('EvaluateOptions', `${name}.labels`, message);
     }
-    return { embeddings, labels };
+    return { embeddings: embeddings as Tensor<'float32'>, labels: labels as Array<string | number> };
   }
   return { dataset: toDatasetRef(value, name) };
 }

@@ -9,7 +9,7 @@ import { ValidationError } from '../core/errors.js';
 import { ARRAY_TYPES, Tensor, type DType } from '../core/tensor.js';
 
 const MAGIC = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0]);
-const DESCR: Partial<Record<DType, string>> = {
+const DESCR: Record<DType, string> = {
   float32: '<f4',
   float64: '<f8',
   float16: '<f2',
@@ -24,7 +24,7 @@ const DESCR: Partial<Record<DType, string>> = {
 
 /** Write a tensor as a .npy file, atomically (temporary file, then rename). */
 export function saveNpy(path: string, tensor: Tensor): void {
-  const descr = DESCR[tensor.dtype]!;
+  const descr = DESCR[tensor.dtype];
   const shape = tensor.shape.length === 1 ? `(${tensor.shape[0]},)` : `(${tensor.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   const unpadded = MAGIC.length + 2 + header.length + 1;
@@ -42,7 +42,7 @@ export function loadNpy(path: string): Tensor {
   const file = readFileSync(path);
   const bad = (why: string): ValidationError => ValidationError.one('.npy file', 'path', `${path}: ${why}`);
   if (file.length < 10 || !file.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw bad('not a .npy file');
-  const major = file[6]!;
+  const major = file[6];
   const headerLen = major === 1 ? file.readUInt16LE(8) : file.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = file.subarray(start, start + headerLen).toString('latin1');

@@ -34,7 +34,10 @@ export interface ModelInfo {
 
 const SUPPORTED = new Set<string>(SUPPORTED_MODELS);
 const INFO = new Map<string, ModelInfo>(
-  (catalog as unknown as ModelInfo[]).map((m) => [m.name, { ...m, fixedInputSize: !!m.fixedInputSize }]),
+  (catalog as unknown as ModelInfo[]).map((m) => [
+    m.name,
+    { ...m, fixedInputSize: Boolean(m.fixedInputSize as boolean | undefined) },
+  ]),
 );
 
 /** Whether `name` is a supported model name (a type guard). */
@@ -52,7 +55,7 @@ export function modelInfo(name: ModelName): ModelInfo {
     throw ValidationError.one(
       'model name',
       'modelName',
-      `unknown model ${JSON.stringify(name)}${didYouMean(String(name), SUPPORTED_MODELS)}; see SUPPORTED_MODELS`,
+      `unknown model ${JSON.stringify(name)}${didYouMean(name, SUPPORTED_MODELS)}; see SUPPORTED_MODELS`,
     );
   }
   return info;

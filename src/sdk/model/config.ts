@@ -76,12 +76,13 @@ export function resolveRecognizerConfig(config: RecognizerConfig): ResolvedRecog
     }
   }
   if (problems.length) throw new ValidationError('RecognizerConfig', problems);
+  const withDefaults = filled as Required<Omit<RecognizerConfig, 'numClasses' | 'weightsPath'>> & RecognizerConfig;
   return {
-    modelName: filled.modelName,
-    numClasses: filled.numClasses ?? null,
-    weights: filled.weights!,
-    weightsPath: filled.weightsPath === undefined ? null : resolve(filled.weightsPath),
-    clfBias: filled.clfBias!,
-    normalize: filled.normalize!,
+    modelName: withDefaults.modelName,
+    numClasses: withDefaults.numClasses ?? null,
+    weights: withDefaults.weights,
+    weightsPath: withDefaults.weightsPath === undefined ? null : resolve(withDefaults.weightsPath),
+    clfBias: withDefaults.clfBias,
+    normalize: withDefaults.normalize,
   };
 }

@@ -25,7 +25,7 @@ import { resolveEmbedConfig, type EmbedOptions, type EmbedProgress, type Embeddi
 import { checkImageBatch } from './input-checks.js';
 import type { ClassifierResult, EmbedResult, ForwardResult, RecognizerDescription } from './results.js';
 
-/** What a Recognizer needs of its Recognite: a way to call the worker. */
+/** @internal What a Recognizer needs of its Recognite: a way to call the worker. */
 export interface WorkerInvoker {
   invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;
 }
@@ -125,7 +125,8 @@ export class Recognizer {
    * order): what evaluate() and galleries take, without reading the CSV yourself.
    */
   async embedDataset(dataset: DatasetRef, options: EmbedOptions = {}): Promise<EmbeddingSet> {
-    if (!dataset || typeof dataset !== 'object' || Array.isArray(dataset) || dataset instanceof Tensor) {
+    const given: unknown = dataset; // JavaScript callers can pass anything
+    if (!given || typeof given !== 'object' || Array.isArray(given) || given instanceof Tensor) {
       throw ValidationError.one('embedDataset input', '', 'must be a data set ({ csv })');
     }
     const { embeddings, labels } = await this.embedFiles(dataset, options);
@@ -143,7 +144,7 @@ export class Recognizer {
         throw ValidationError.one('embed input', path, 'must be a non-empty list of image file paths');
       }
       source = { paths: x.map((p) => resolve(p)), dataset: null };
-    } else if (x && typeof x === 'object') {
+    } else if ((x as unknown) && typeof x === 'object') {
       source = { paths: null, dataset: toDatasetRef(x) };
     } else {
       throw ValidationError.one('embed input', '', 'must be a Tensor, a list of image paths, or a data set ({ csv })');

@@ -114,14 +114,15 @@ export interface ResolvedFitConfig extends Required<Omit<FitConfig, 'validation'
  * @throws ValidationError listing every problem
  */
 export function resolveFitConfig(config: FitConfig, info: ModelInfo, numClasses: number | null): ResolvedFitConfig {
-  const picked: FitConfig = {
+  const given = config as Partial<FitConfig>; // JavaScript callers can leave out anything
+  const picked = {
     ...config,
-    train: config.train && toDatasetRef(config.train, 'train'),
-    validation: config.validation && {
-      gallery: toDatasetRef(config.validation.gallery, 'validation.gallery'),
-      query: toDatasetRef(config.validation.query, 'validation.query'),
+    train: given.train && toDatasetRef(given.train, 'train'),
+    validation: given.validation && {
+      gallery: toDatasetRef(given.validation.gallery, 'validation.gallery'),
+      query: toDatasetRef(given.validation.query, 'validation.query'),
     },
-  };
+  } as FitConfig;
   if (picked.validation === undefined) delete picked.validation;
   const filled = resolveLoading(resolveOptions('FitConfig', picked, 'FitOptions'), info, 'FitOptions');
   const problems: Problem[] = [];
