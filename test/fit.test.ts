@@ -1,7 +1,7 @@
 // Training through the SDK on a synthetic data set: it learns, it stops when asked, it resumes exactly.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -136,6 +136,22 @@ describe('fit', () => {
     const b = await resumed.embed(probe());
     const maxDiff = Math.max(...a.data.map((v, i) => Math.abs(v - b.data[i]!)));
     assert.ok(maxDiff < 1e-5, `embeddings differ by ${maxDiff}`);
+  });
+
+  test('the same config and seed give the same run, with the default loader workers, whatever ran before', async () => {
+    const run = async (): Promise<{ loss: number; embedding: Float32Array }> => {
+      // only the required options, and hflip on so that augmentation draws random numbers in the loaders
+      await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: parts.train.labels });
+      const { history, config } = await model.fit({ train: parts.train, epochs: 1, size: SIZE, hflip: true });
+      assert.ok(config.numWorkers >= 1 || availableParallelism() < 2, 'the default uses loader processes');
+      return { loss: history[0]!.loss, embedding: (await model.embed(probe())).data };
+    };
+    const first = await run();
+    await rt.createRecognizer({ modelName: 'resnet18' }); // moves the worker's global random state
+    const second = await run();
+    // same operations on the same inputs in one process: exact (no cross-machine comparison here)
+    assert.equal(second.loss, first.loss);
+    assert.deepEqual(second.embedding, first.embedding);
   });
 });
 

@@ -26,7 +26,7 @@ test('progress events arrive in order while the job runs, then its result (tenso
     rt,
     'count',
     'debug.countJob',
-    { steps: 20, stepSeconds: 0.03 },
+    { steps: 20, stepSeconds: 0.03, failAt: null },
     { onProgress: (e) => seen.push(e.step) },
   );
   clearInterval(ticker);
@@ -40,7 +40,7 @@ test('progress events arrive in order while the job runs, then its result (tenso
 });
 
 test('other calls are answered while a job runs', async () => {
-  const job = runJob(rt, 'count', 'debug.countJob', { steps: 10, stepSeconds: 0.1 });
+  const job = runJob(rt, 'count', 'debug.countJob', { steps: 10, stepSeconds: 0.1, failAt: null });
   const started = Date.now();
   await rt.info();
   assert.ok(Date.now() - started < 500, 'info() did not wait for the job');
@@ -54,7 +54,7 @@ test('an AbortSignal stops the job after its current step and rejects with Abort
     rt,
     'count',
     'debug.countJob',
-    { steps: 1000, stepSeconds: 0.02 },
+    { steps: 1000, stepSeconds: 0.02, failAt: null },
     {
       signal: controller.signal,
       onProgress: (e) => {
@@ -70,24 +70,33 @@ test('an AbortSignal stops the job after its current step and rejects with Abort
 
 test('an already aborted signal starts nothing', async () => {
   await assert.rejects(
-    runJob(rt, 'count', 'debug.countJob', { steps: 5 }, { signal: AbortSignal.abort() }),
+    runJob(
+      rt,
+      'count',
+      'debug.countJob',
+      { steps: 5, stepSeconds: 0.01, failAt: null },
+      { signal: AbortSignal.abort() },
+    ),
     AbortError,
   );
 });
 
 test('a job that raises rejects with WorkerError; a throwing onProgress cancels the job and rejects with its error', async () => {
-  await assert.rejects(runJob(rt, 'count', 'debug.countJob', { steps: 5, failAt: 3 }), (err: unknown) => {
-    assert.ok(err instanceof WorkerError);
-    assert.match(err.message, /failed at step 3/);
-    return true;
-  });
+  await assert.rejects(
+    runJob(rt, 'count', 'debug.countJob', { steps: 5, stepSeconds: 0.01, failAt: 3 }),
+    (err: unknown) => {
+      assert.ok(err instanceof WorkerError);
+      assert.match(err.message, /failed at step 3/);
+      return true;
+    },
+  );
   const boom = new Error('callback failed');
   await assert.rejects(
     runJob<Step, unknown>(
       rt,
       'count',
       'debug.countJob',
-      { steps: 1000, stepSeconds: 0.01 },
+      { steps: 1000, stepSeconds: 0.01, failAt: null },
       {
         onProgress: () => {
           throw boom;

@@ -29,19 +29,24 @@ def create(config: dict[str, Any], device: torch.device) -> tuple[int, Recognize
     """Build a Recognizer from a resolved ``RecognizerConfig`` and place it on ``device``.
 
     ``config``: ``{modelName, numClasses: int | null, weights: str | null, weightsPath: str | null,
-    clfBias, normalize}``.
+    clfBias, normalize, seed}``. The random initialisation is drawn from ``seed`` alone (not from
+    the worker's global generator, which earlier calls have moved), so the same config gives the
+    same starting weights in any session: with fit's own seed, the same run.
     """
     global _next_id
     name = config["modelName"]
     weights = _resolve_weights(name, config["weights"]) if config["weights"] is not None else None
-    model = Recognizer(
-        name,
-        num_classes=config["numClasses"],
-        weights=weights,
-        clf_bias=bool(config["clfBias"]),
-        normalize=bool(config["normalize"]),
-        weights_path=config["weightsPath"],
-    ).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(config["seed"]))
+        model = Recognizer(
+            name,
+            num_classes=config["numClasses"],
+            weights=weights,
+            clf_bias=bool(config["clfBias"]),
+            normalize=bool(config["normalize"]),
+            weights_path=config["weightsPath"],
+        )
+    model = model.to(device)
     model_id = _next_id
     _next_id += 1
     _models[model_id] = model

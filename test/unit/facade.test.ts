@@ -56,6 +56,7 @@ describe('minimal calls send resolved configs', () => {
       weightsPath: null,
       clfBias: false,
       normalize: true,
+      seed: 0,
     });
     assert.deepEqual(m.config, config);
   });

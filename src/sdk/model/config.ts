@@ -41,6 +41,14 @@ export interface RecognizerConfig {
    * @default true
    */
   normalize?: boolean;
+  /**
+   * Seed of the random initialisation (the classifier, and the backbone without pretrained weights):
+   * the same config gives the same starting weights in any session.
+   * @default 0
+   * @minimum 0
+   * @TJS-type integer
+   */
+  seed?: number;
 }
 
 /** A RecognizerConfig with every default filled in. */
@@ -51,6 +59,7 @@ export interface ResolvedRecognizerConfig {
   weightsPath: string | null;
   clfBias: boolean;
   normalize: boolean;
+  seed: number;
 }
 
 /**
@@ -84,5 +93,6 @@ export function resolveRecognizerConfig(config: RecognizerConfig): ResolvedRecog
     weightsPath: withDefaults.weightsPath === undefined ? null : resolve(withDefaults.weightsPath),
     clfBias: withDefaults.clfBias,
     normalize: withDefaults.normalize,
+    seed: withDefaults.seed,
   };
 }
