@@ -147,7 +147,11 @@ describe('fit', () => {
       return { loss: history[0]!.loss, embedding: (await model.embed(probe())).data };
     };
     const first = await run();
-    await rt.createRecognizer({ modelName: 'resnet18' }); // moves the worker's global random state
+    {
+      // other work in between, which used to move the random state the next model was drawn from
+      await using other = await rt.createRecognizer({ modelName: 'resnet18', numClasses: 3 });
+      await other.forward(probe());
+    }
     const second = await run();
     // same operations on the same inputs in one process: exact (no cross-machine comparison here)
     assert.equal(second.loss, first.loss);
