@@ -1,0 +1,96 @@
+// Every public call, made with only its required arguments exactly as the README's "Every call at a
+// glance" shows it, against the real worker: a documented default that is not applied fails here.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  allModelInfo,
+  isSupportedModel,
+  loadNpy,
+  modelInfo,
+  Recognite,
+  saveNpy,
+  SUPPORTED_MODELS,
+  Tensor,
+} from 'recognite-ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'recognite-minimal-'));
+const at = (name: string): string => join(dir, name);
+let rt: Recognite;
+
+before(async () => {
+  rt = await Recognite.start();
+});
+after(async () => {
+  await rt.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the catalog: SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo', () => {
+  assert.equal(SUPPORTED_MODELS.length, 78);
+  assert.ok(isSupportedModel('resnet18'));
+  assert.equal(modelInfo('resnet18').embeddingDim, 512);
+  assert.equal(allModelInfo().length, 78);
+});
+
+test('the session: start(), info(), echo(tensor)', async () => {
+  const info = await rt.info();
+  assert.equal(info.device, 'cpu');
+  const t = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+  const copy = await rt.echo(t);
+  assert.deepEqual([...copy.data], [...t.data]);
+});
+
+test('data, model, training, embedding and evaluation with only their required options', async () => {
+  const ds = await rt.data.generateSynthetic({ outDir: at('data'), identities: 10, samplesPerIdentity: 4 });
+  assert.equal(ds.size, 64); // the documented default size
+  assert.equal(ds.format, 'png');
+  const { train, val } = await rt.data.kFoldSplit(ds, { outDir: at('folds') });
+  assert.equal(train.labels + val.labels, 10);
+  assert.equal(val.labels, 2); // 5 folds by default
+  const { gallery, query } = await rt.data.galleryQuerySplit(val, { outDir: at('gq') });
+  assert.equal(gallery.rows, 2); // one reference per label by default
+  const parts = await rt.data.trainValDatasets(ds, { outDir: at('parts') });
+  assert.equal(parts.gallery.rows, 2);
+
+  await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: train.labels });
+  assert.equal(model.training, true);
+  const result = await model.fit({ train, epochs: 1 });
+  assert.equal(result.history.length, 1);
+  assert.ok(Number.isFinite(result.history[0]!.loss));
+  assert.equal(result.config.batchSize, 32);
+  assert.equal(result.config.size, 224);
+  assert.equal(result.config.hflip, false);
+  assert.deepEqual(result.classes.length, train.labels);
+
+  const x = new Tensor(new Float32Array(2 * 3 * 64 * 64).fill(0.5), [2, 3, 64, 64]);
+  assert.deepEqual((await model.forward(x)).shape, [2, train.labels]); // training mode: logits
+  await model.eval();
+  assert.deepEqual((await model.forward(x)).shape, [2, 512]); // evaluation mode: embeddings
+  await model.train();
+  assert.deepEqual((await model.embed(x)).shape, [2, 512]);
+
+  const fromSet = await model.embedDataset(gallery);
+  assert.deepEqual(fromSet.embeddings.shape, [gallery.rows, 512]);
+  assert.equal(fromSet.labels.length, gallery.rows);
+  assert.deepEqual((await model.embed(gallery)).shape, [gallery.rows, 512]);
+
+  const report = await model.evaluate({ gallery, query });
+  assert.equal(report.numQueries, query.rows);
+  assert.equal(report.k, 5);
+  assert.equal(report.metric, 'cosine');
+  assert.ok(report.accuracy >= 0 && report.accuracy <= 1);
+
+  const weights = await model.classifierWeights();
+  assert.deepEqual(weights?.weight.shape, [train.labels, 512]);
+  await model.saveStateDict(at('model.pt'));
+  await model.loadStateDict(at('model.pt'));
+
+  saveNpy(at('gallery.npy'), fromSet.embeddings);
+  assert.deepEqual(loadNpy(at('gallery.npy')).shape, [gallery.rows, 512]);
+  const again = await model.evaluate({ gallery: fromSet, query: await model.embedDataset(query) });
+  assert.equal(again.numGallery, gallery.rows);
+  await model.dispose();
+});
