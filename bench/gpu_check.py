@@ -1,0 +1,134 @@
+"""GPU readiness check: the real worker, driven through ``dispatch`` as TypeScript drives it, on CUDA.
+
+Run on a machine with a GPU (``python3 bench/gpu_check.py``; no Node needed): it boots the worker on
+``cuda``, generates a small synthetic data set, splits it by identity, trains resnet18 for a few
+epochs, evaluates unseen identities, and does the same on the CPU for comparison. It prints one JSON
+line per step and a summary: unseen top-1 on each device (they agree only loosely: GPU kernels differ
+from CPU ones), seconds per epoch, and whether two CUDA runs with the same seeds gave the same loss.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "py_bridge"))
+
+import worker  # noqa: E402 - after the path is set, as pythonia imports it
+
+
+def call(method: str, payload: dict[str, Any]) -> Any:
+    out = json.loads(worker.dispatch(method, json.dumps(payload)))
+    if not out["ok"]:
+        raise RuntimeError(f"{method}: {out['error']['type']}: {out['error']['message']}")
+    return out["result"]
+
+
+def run_job(method: str, payload: dict[str, Any]) -> Any:
+    job = call(method, payload)["job"]
+    while True:
+        poll = call("job.poll", {"id": job})
+        if poll["state"] == "done":
+            return poll["result"]
+        if poll["state"] != "running":
+            raise RuntimeError(f"{method}: job {poll['state']}: {poll.get('error')}")
+        time.sleep(0.05)
+
+
+def ref(csv: str) -> dict[str, str]:
+    return {"csv": csv, "imageColumn": "image", "labelColumn": "label"}
+
+
+def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int) -> dict[str, Any]:
+    config = {"modelName": "resnet18", "numClasses": parts["train"]["labels"], "weights": None}
+    config |= {"weightsPath": None, "clfBias": False, "normalize": True, "seed": 0}
+    model = call("recognizer.create", {"config": config})["id"]
+    fit = {
+        "train": ref(parts["train"]["csv"]),
+        "validation": {"gallery": ref(parts["gallery"]["csv"]), "query": ref(parts["query"]["csv"])},
+        "epochs": epochs,
+        "batchSize": 64,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weightDecay": 5e-4,
+        "size": 64,
+        "hflip": False,
+        "logitScale": 16,
+        "margin": 0.2,
+        "seed": 0,
+        "numWorkers": workers,
+        "checkpointDir": None,
+        "resumeFrom": None,
+    }
+    started = time.perf_counter()
+    result = run_job("recognizer.fit", {"id": model, "options": fit})
+    seconds = time.perf_counter() - started
+    options = {"metric": "cosine", "k": 5, "averageReferences": False, "tta": "none", "topMatches": False}
+    options |= {"perQuery": False, "returnScores": False, "curves": False, "returnEmbeddings": False}
+    options |= {"chunkSize": None, "size": 64, "batchSize": 256, "numWorkers": workers}
+    report = run_job(
+        "recognizer.evaluate",
+        {
+            "id": model,
+            "gallery": {"dataset": ref(parts["gallery"]["csv"])},
+            "query": {"dataset": ref(parts["query"]["csv"])},
+            "options": options,
+        },
+    )
+    call("recognizer.dispose", {"id": model})
+    return {
+        "losses": [h["loss"] for h in result["history"]],
+        "top1": report["accuracy"],
+        "mAP": report["mAP"],
+        "secondsPerEpoch": seconds / epochs,
+    }
+
+
+def main() -> None:
+    device = sys.argv[1] if len(sys.argv) > 1 else "cuda"
+    quick = os.environ.get("GPU_CHECK_QUICK") == "1"  # a smoke run of the script itself, on any machine
+    identities, epochs = (20, 1) if quick else (100, 3)
+    workers = max(0, min(8, (os.cpu_count() or 2) - 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        booted = call(
+            "boot",
+            {
+                "logPath": str(Path(tmp) / "worker.log"),
+                "device": device,
+                "threads": None,
+                "shmDir": tmp,
+                "prefix": "recognite-gpucheck",
+                "primaryBytes": 64 << 20,
+                "testHandlers": False,
+            },
+        )
+        print(json.dumps({"step": "boot", "device": booted["device"], "torch": booted["torch"]}), flush=True)
+        data = run_job(
+            "data.synthetic",
+            {
+                "outDir": f"{tmp}/ds",
+                "identities": identities,
+                "samplesPerIdentity": 20,
+                "size": 64,
+                "seed": 0,
+                "format": "png",
+            },
+        )
+        split = {"kind": "trainVal", "dataset": ref(data["csvPath"]), "outDir": f"{tmp}/parts"}
+        split |= {"numFolds": 5, "valFold": 0, "numRefs": 1, "seed": 0, "refSeed": 0}
+        parts = call("data.split", split)["parts"]
+        first = train_and_evaluate(parts, epochs, workers)
+        print(json.dumps({"step": f"fit+evaluate on {device}", **first}), flush=True)
+        second = train_and_evaluate(parts, epochs, workers)
+        same = first["losses"] == second["losses"]
+        print(json.dumps({"step": "same seeds again", "sameLosses": same, "losses": second["losses"]}), flush=True)
+        call("shutdown", {})
+
+
+if __name__ == "__main__":
+    main()
