@@ -125,11 +125,7 @@ def update_classifier(model: nn.Module, num_classes: int, bias: bool = False) ->
     Raises:
         ClassifierNotFoundError: When the model has no ultimate classifier, or is one itself.
     """
-    path = get_path_to_ultimate_classifier(model)
-    if not path:
-        raise ClassifierNotFoundError(model)
-    old = get_module_at_path(model, path)
-    assert isinstance(old, nn.Linear)
+    path, old = _replaceable_classifier(model)
     set_module_at_path(model, path, nn.Linear(old.in_features, num_classes, bias=bias))
     return model
 
@@ -146,13 +142,19 @@ def split_backbone_classifier(model: nn.Module) -> tuple[nn.Module, nn.Linear]:
     Raises:
         ClassifierNotFoundError: When the model has no ultimate classifier, or is one itself.
     """
+    path, classifier = _replaceable_classifier(model)
+    set_module_at_path(model, path, nn.Identity())
+    return model, classifier
+
+
+def _replaceable_classifier(model: nn.Module) -> tuple[list[str], nn.Linear]:
+    """The path and the layer of the ultimate classifier, which must sit inside ``model`` (not be it)."""
     path = get_path_to_ultimate_classifier(model)
     if not path:
         raise ClassifierNotFoundError(model)
-    classifier = get_module_at_path(model, path)
-    assert isinstance(classifier, nn.Linear)
-    set_module_at_path(model, path, nn.Identity())
-    return model, classifier
+    layer = get_module_at_path(model, path)
+    assert isinstance(layer, nn.Linear)
+    return path, layer
 
 
 def classifier_path(model: nn.Module) -> str:
