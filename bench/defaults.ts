@@ -7,7 +7,7 @@
 // start of every setting on a data set; each setting trains 3 epochs (batch 64, 64 px, SGD lr 0.05,
 // logitScale 16), every fit option given explicitly. Prints the last epoch's unseen-identity top-1.
 //
-// Run: node --conditions=source --import tsx bench/defaults.ts [--seeds 0,1] [--datasets synthetic,glyphs]
+// Run: npm run bench:defaults -- [--seeds 0,1] [--datasets synthetic,glyphs]
 //      [--glyphs 200] [--epochs 3] [--keep]
 // Needs matplotlib in the project's Python (for its fonts): node scripts/py.mjs -m pip install matplotlib==3.11.2
 import { spawnSync } from 'node:child_process';

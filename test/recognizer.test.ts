@@ -152,12 +152,12 @@ describe('state dicts', () => {
 });
 
 describe('weightsPath: a local torchvision-format state dict', () => {
-  test('two models from the same file agree; random initialisations do not', async () => {
+  test('two models from the same file agree; random initialisations follow their seed', async () => {
     const file = join(dir, 'resnet18-torchvision.pth');
     const python = (await rt.info()).pythonExecutable;
     execFileSync(python, [
       '-c',
-      'import sys, torch, torchvision; torch.manual_seed(0); ' +
+      'import sys, torch, torchvision; torch.manual_seed(123); ' +
         'torch.save(torchvision.models.resnet18().state_dict(), sys.argv[1])',
       file,
     ]);
@@ -169,7 +169,10 @@ describe('weightsPath: a local torchvision-format state dict', () => {
     const a = await embed({ modelName: 'resnet18', numClasses: 3, weightsPath: file });
     const b = await embed({ modelName: 'resnet18', numClasses: 3, weightsPath: file });
     assert.deepEqual(a, b);
-    assert.notDeepEqual(await embed({ modelName: 'resnet18', numClasses: 3 }), a);
+    const seeded = await embed({ modelName: 'resnet18', numClasses: 3 }); // seed 0 by default
+    assert.notDeepEqual(seeded, a);
+    assert.deepEqual(await embed({ modelName: 'resnet18', numClasses: 3, seed: 0 }), seeded);
+    assert.notDeepEqual(await embed({ modelName: 'resnet18', numClasses: 3, seed: 1 }), seeded);
   });
 
   test('BAD CALL - a file that is not a state dict, or of another model', async () => {

@@ -3,8 +3,8 @@
 The loss is softmax cross-entropy over the Recognizer's cosine logits, optionally scaled
 (NormFace) and with an additive cosine margin on the target class (CosFace). recognite
 trains with the unscaled cosines (``logitScale: 1``), which leaves the loss stuck near
-ln(classes); a scale of 16 with a margin of 0.2 is the default here, the best of the settings
-measured on the synthetic set (docs/BENCHMARKS.md, ``npm run bench:loss``). Every epoch can end with an
+ln(classes); a scale of 16 without a margin (and without flips) is the default here, measured on
+two data sets (docs/BENCHMARKS.md, ``npm run bench:loss`` and ``bench:defaults``). Every epoch can end with an
 atomic checkpoint, and a run resumed from one gives the same result as an uninterrupted
 run with the same seed: data order and augmentation are drawn from ``seed + epoch``, in loader
 worker processes too (loader.py seeds each from ``seed + epoch`` and its worker id). Every option

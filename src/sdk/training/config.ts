@@ -65,15 +65,16 @@ export interface FitConfig {
   hflip?: boolean;
   /**
    * Multiplies the cosine logits before the softmax (NormFace). With margin 0, 1 reproduces
-   * recognite's objective exactly, whose unscaled logits barely train; 16 (with margin 0.2) is the
-   * measured default (docs/BENCHMARKS.md).
+   * recognite's objective exactly, whose unscaled logits barely train; 16 is the measured default
+   * (docs/BENCHMARKS.md).
    * @default 16
    * @exclusiveMinimum 0
    */
   logitScale?: number;
   /**
-   * Additive cosine margin on the target class (CosFace); 0 turns it off.
-   * @default 0.2
+   * Additive cosine margin on the target class (CosFace); 0 turns it off. Off by default: with
+   * flips off it gained nothing on either measured data set (docs/BENCHMARKS.md).
+   * @default 0
    * @minimum 0
    */
   margin?: number;
