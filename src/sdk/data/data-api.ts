@@ -45,16 +45,8 @@ export class DataApi {
       { ...resolved, outDir: resolve(resolved.outDir) },
       job,
     );
-    return {
-      csv: out.csvPath,
-      imageDir: out.imageDir,
-      numImages: out.numImages,
-      identities: out.identities,
-      samplesPerIdentity: out.samplesPerIdentity,
-      size: out.size,
-      format: out.format,
-      seed: out.seed,
-    };
+    const { csvPath, ...described } = out;
+    return { csv: csvPath, ...described };
   }
 
   private async split(kind: string, dataset: DatasetRef, options: SplitOptions): Promise<SplitResult> {

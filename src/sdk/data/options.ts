@@ -40,15 +40,7 @@ export interface SyntheticOptions {
 }
 
 /** What generateSynthetic returns: the data set and what it holds. */
-export interface SyntheticDataset extends DatasetRef {
-  imageDir: string;
-  numImages: number;
-  identities: number;
-  samplesPerIdentity: number;
-  size: number;
-  format: 'png' | 'jpg';
-  seed: number;
-}
+export interface SyntheticDataset extends DatasetRef, Omit<SyntheticResult, 'csvPath'> {}
 
 export interface SplitOptions {
   /** Folder to write the part CSVs into (created if missing). */
