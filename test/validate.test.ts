@@ -38,6 +38,9 @@ test('BAD CALL - every problem is listed with its path', () => {
 test('BAD CALL - start() rejects bad options without spawning anything', async () => {
   const started = Date.now();
   await assert.rejects(Recognite.start({ threads: -1 }), ValidationError);
+  await assert.rejects(Recognite.start({ device: 'cuda:' as never }), (err: unknown) => {
+    return err instanceof ValidationError && err.problems[0]?.path === 'device' && /cuda:0/.test(err.message);
+  });
   assert.ok(Date.now() - started < 500);
 });
 

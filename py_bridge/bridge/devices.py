@@ -14,8 +14,8 @@ _CUDA_N = re.compile(r"^cuda:(\d+)$")
 def resolve_device(name: str) -> torch.device:
     """Map 'auto' | 'cpu' | 'cuda' | 'cuda:N' to a device that exists on this machine."""
     has_cuda = torch.cuda.is_available()
-    if name == "auto":
-        return torch.device("cuda" if has_cuda else "cpu")
+    if name == "auto":  # with an explicit index: info().device reads 'cuda:0', as documented
+        return torch.device("cuda", 0) if has_cuda else torch.device("cpu")
     if name == "cpu":
         return torch.device("cpu")
     match = _CUDA_N.match(name)

@@ -18,12 +18,27 @@ import torch
 from bridge.errors import BridgeValidationError
 
 
+def on_cpu(obj: Any) -> Any:
+    """``obj`` with every tensor in it (dicts, lists and tuples followed) moved to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):  # OrderedDict state dicts keep their type
+        return type(obj)((k, on_cpu(v)) for k, v in obj.items())
+    if isinstance(obj, list | tuple):
+        return type(obj)(on_cpu(v) for v in obj)
+    return obj
+
+
 def save_atomic(obj: Any, path: str) -> None:
-    """``torch.save(obj)`` to ``path`` atomically (fsync'd before the rename)."""
+    """``torch.save(obj)`` to ``path`` atomically (fsync'd before the rename), its tensors on the CPU.
+
+    The one place the worker writes torch files: CPU tensors keep a checkpoint made on a GPU readable
+    by recognite or a plain ``torch.load(path)`` on a machine without one.
+    """
     fd, tmp = tempfile.mkstemp(prefix=".recognite-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            torch.save(on_cpu(obj), f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -106,6 +106,11 @@ export class Recognite implements AsyncDisposable {
       device: Device;
       callTimeoutMs: number;
     };
+    // the schema's pattern for `cuda:${number}` (generated from the template type) also takes 'cuda:'
+    if (resolved.device.startsWith('cuda:') && !/^cuda:\d+$/.test(resolved.device)) {
+      const message = `must name a device number, e.g. 'cuda:0'; got ${JSON.stringify(resolved.device)}`;
+      throw ValidationError.one('StartOptions', 'device', message);
+    }
     const checker = ResultChecker.fromEnv();
     const choice = await choosePython(options.python);
     checkInterpreter(choice);
