@@ -38,6 +38,8 @@ test('the catalog: SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo',
 test('the session: start(), info(), echo(tensor)', async () => {
   const info = await rt.info();
   assert.equal(info.device, 'cpu');
+  assert.equal(info.gpuName, null); // GPU name and memory only on a GPU
+  assert.equal(info.gpuMemoryBytes, null);
   const t = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
   const copy = await rt.echo(t);
   assert.deepEqual([...copy.data], [...t.data]);

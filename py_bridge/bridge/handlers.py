@@ -72,6 +72,19 @@ def info(payload: dict[str, Any]) -> dict[str, Any]:
         "cudaDevices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "threads": torch.get_num_threads(),
         "pid": os.getpid(),
+        **_gpu_info(torch, STATE.device),
+    }
+
+
+def _gpu_info(torch: Any, device: Any) -> dict[str, Any]:
+    """The GPU in use (name, memory), and the CUDA and cuDNN versions torch was built with; nulls on the CPU."""
+    on_gpu = device is not None and device.type == "cuda"
+    props = torch.cuda.get_device_properties(device) if on_gpu else None
+    return {
+        "gpuName": props.name if props else None,
+        "gpuMemoryBytes": int(props.total_memory) if props else None,
+        "cudaVersion": torch.version.cuda,
+        "cudnnVersion": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
     }
 
 

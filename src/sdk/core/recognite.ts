@@ -67,6 +67,14 @@ export interface WorkerInfo {
   /** torch.get_num_threads() */
   threads: number;
   pid: number;
+  /** The GPU in use (torch's name for it), or null on the CPU. */
+  gpuName: string | null;
+  /** Its total memory in bytes, or null on the CPU. */
+  gpuMemoryBytes: number | null;
+  /** The CUDA version torch was built with (null for a CPU-only build). */
+  cudaVersion: string | null;
+  /** The cuDNN version torch uses (e.g. 91002), or null where there is none. */
+  cudnnVersion: number | null;
 }
 
 /** The default of StartOptions.callTimeoutMs, read from its generated schema (the one source). */
