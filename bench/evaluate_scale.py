@@ -12,6 +12,8 @@ without the SDK's tie handling or its per-label and threshold summaries.
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import subprocess
 import sys
@@ -74,13 +76,17 @@ def plain(q, q_labels, g, g_labels, k, chunk):
     }
 
 
-def run_one(impl, nq, ng, dim, labels, k):
+def run_one(impl, nq, ng, dim, labels, k, memory="trim"):
     q, q_labels, g, g_labels = make_data(nq, ng, dim, labels)
-    from bridge.memory import fix_mmap_threshold
     from evaluation.report import evaluate
     from evaluation.run import auto_chunk
 
-    fix_mmap_threshold()  # as the worker does at boot (py_bridge/bridge/memory.py), for both implementations
+    if memory == "pin":  # what the worker did at boot until the fix was scoped to evaluation (bridge/memory.py)
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD = 1 MiB
+    if memory != "trim":  # without the per-block malloc_trim of evaluation.report
+        import evaluation.report
+
+        evaluation.report.release_free_heap = lambda: False
 
     chunk = auto_chunk(ng)
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark: only the evaluation counts
@@ -104,14 +110,20 @@ def main():
     ap.add_argument("--labels", type=int, default=1_000)
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--run", choices=["plain", "sdk"])
+    ap.add_argument(
+        "--memory",
+        choices=["trim", "pin", "none"],
+        default="trim",
+        help="how glibc's heap is kept in check: the SDK's per-block trim (default), the old global pin, or nothing",
+    )
     args = ap.parse_args()
     if args.run:
-        run_one(args.run, args.nq, args.ng, args.dim, args.labels, args.k)
+        run_one(args.run, args.nq, args.ng, args.dim, args.labels, args.k, args.memory)
         return
     results = {}
     for impl in ("plain", "sdk"):
         cmd = [sys.executable, __file__, "--run", impl] + [
-            f"--{n}={getattr(args, n)}" for n in ("nq", "ng", "dim", "labels", "k")
+            f"--{n}={getattr(args, n)}" for n in ("nq", "ng", "dim", "labels", "k", "memory")
         ]
         results[impl] = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     p, s = results["plain"], results["sdk"]

@@ -35,10 +35,8 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
             "or pass the `python` option of an interpreter that has torch and torchvision."
         ) from None
     from bridge.devices import resolve_device
-    from bridge.memory import fix_mmap_threshold
     from bridge.shm import SharedMemory
 
-    fix_mmap_threshold()
     STATE.device = resolve_device(payload["device"])
     if payload["threads"] is not None:  # null: torch's own choice (behaviour, not a default)
         torch.set_num_threads(int(payload["threads"]))

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from bridge.errors import BridgeValidationError
+from bridge.memory import release_free_heap
 from evaluation.per_query import NO_HIT, chunk_stats, cmc_from_first_hit, concat_stats, pml_summary, pr_summary
 from evaluation.scoring import DEFAULT_CHUNK, Labels, average_references, encode_labels, score_chunks
 from evaluation.thresholds import DEFAULT_FAR_TARGETS, suggest_thresholds
@@ -85,6 +86,8 @@ def evaluate(
         parts.append(chunk_stats(scores, q_ids[start : start + scores.shape[0]], g_ids, k, return_curves))
         if return_scores:
             score_blocks.append(scores.cpu())
+        del scores
+        release_free_heap()  # the block's temporaries fragment the heap: hand their pages back (bridge/memory.py)
     stats = concat_stats(parts)
     first_hit = stats["first_hit"]
     pr = pr_summary(stats, q_ids, names)
