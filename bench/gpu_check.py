@@ -1,16 +1,18 @@
 """GPU readiness check: the real worker, driven through ``dispatch`` as TypeScript drives it, on CUDA.
 
-Run on a machine with a GPU (``python3 bench/gpu_check.py``; no Node needed): it boots the worker on
-``cuda``, generates a small synthetic data set, splits it by identity, trains resnet18 for a few
-epochs, evaluates unseen identities, and does the same on the CPU for comparison. It prints one JSON
-line per step and a summary: unseen top-1 on each device (they agree only loosely: GPU kernels differ
-from CPU ones), seconds per epoch, and whether two CUDA runs with the same seeds gave the same loss.
+Run on a machine with a GPU (``python3 bench/gpu_check.py``; no Node needed): it boots the worker
+with ``device: 'auto'`` (or the device given as the first argument), generates a small synthetic
+data set, splits it by identity, trains resnet18 for a few epochs and evaluates unseen identities.
+It prints one JSON line per step: unseen top-1 (devices agree only loosely: GPU kernels differ from
+CPU ones), seconds per epoch, whether a second run with the same seeds gave the same losses, and
+whether the checkpoint written there loads with a plain ``torch.load`` in a process that sees no GPU.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +46,7 @@ def ref(csv: str) -> dict[str, str]:
     return {"csv": csv, "imageColumn": "image", "labelColumn": "label"}
 
 
-def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int) -> dict[str, Any]:
+def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int, checkpoint_dir: str | None) -> dict[str, Any]:
     config = {"modelName": "resnet18", "numClasses": parts["train"]["labels"], "weights": None}
     config |= {"weightsPath": None, "clfBias": False, "normalize": True, "seed": 0}
     model = call("recognizer.create", {"config": config})["id"]
@@ -62,7 +64,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int) -> dict
         "margin": 0.2,
         "seed": 0,
         "numWorkers": workers,
-        "checkpointDir": None,
+        "checkpointDir": checkpoint_dir,
         "resumeFrom": None,
     }
     started = time.perf_counter()
@@ -90,7 +92,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int) -> dict
 
 
 def main() -> None:
-    device = sys.argv[1] if len(sys.argv) > 1 else "cuda"
+    device = sys.argv[1] if len(sys.argv) > 1 else "auto"
     quick = os.environ.get("GPU_CHECK_QUICK") == "1"  # a smoke run of the script itself, on any machine
     identities, epochs = (20, 1) if quick else (100, 3)
     workers = max(0, min(8, (os.cpu_count() or 2) - 1))
@@ -122,11 +124,31 @@ def main() -> None:
         split = {"kind": "trainVal", "dataset": ref(data["csvPath"]), "outDir": f"{tmp}/parts"}
         split |= {"numFolds": 5, "valFold": 0, "numRefs": 1, "seed": 0, "refSeed": 0}
         parts = call("data.split", split)["parts"]
-        first = train_and_evaluate(parts, epochs, workers)
+        first = train_and_evaluate(parts, epochs, workers, f"{tmp}/ckpt")
         print(json.dumps({"step": f"fit+evaluate on {device}", **first}), flush=True)
-        second = train_and_evaluate(parts, epochs, workers)
+        second = train_and_evaluate(parts, epochs, workers, None)
         same = first["losses"] == second["losses"]
         print(json.dumps({"step": "same seeds again", "sameLosses": same, "losses": second["losses"]}), flush=True)
+        # a checkpoint written on this device must load with a plain torch.load in a process without a GPU
+        probe = (
+            "import sys, torch; s = torch.load(sys.argv[1], weights_only=True); "
+            "print(next(iter(s['model'].values())).device)"
+        )
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+        loaded = subprocess.run(
+            [sys.executable, "-c", probe, f"{tmp}/ckpt/last.pt"], env=env, capture_output=True, text=True, check=False
+        )
+        print(
+            json.dumps(
+                {
+                    "step": "checkpoint loads without a GPU",
+                    "ok": loaded.returncode == 0,
+                    "device": loaded.stdout.strip(),
+                    "error": loaded.stderr[-300:],
+                }
+            ),
+            flush=True,
+        )
         call("shutdown", {})
 
 
