@@ -109,7 +109,8 @@ def main() -> None:
                 "testHandlers": False,
             },
         )
-        print(json.dumps({"step": "boot", "device": booted["device"], "torch": booted["torch"]}), flush=True)
+        keys = ("device", "torch", "gpuName", "gpuMemoryBytes", "cudaVersion", "cudnnVersion")
+        print(json.dumps({"step": "boot", **{k: booted[k] for k in keys}}), flush=True)
         data = run_job(
             "data.synthetic",
             {
