@@ -15,18 +15,13 @@ from typing import Any
 
 import torch
 
+from bridge.encoding import map_tensors
 from bridge.errors import BridgeValidationError
 
 
 def on_cpu(obj: Any) -> Any:
     """``obj`` with every tensor in it (dicts, lists and tuples followed) moved to the CPU."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
-    if isinstance(obj, dict):  # OrderedDict state dicts keep their type
-        return type(obj)((k, on_cpu(v)) for k, v in obj.items())
-    if isinstance(obj, list | tuple):
-        return type(obj)(on_cpu(v) for v in obj)
-    return obj
+    return map_tensors(obj, lambda t: t.detach().cpu())
 
 
 def save_atomic(obj: Any, path: str) -> None:

@@ -161,6 +161,22 @@ describe('typed errors, before anything reaches the worker', () => {
     );
   });
 
+  test('BAD CALL - labels of embeddings that are not strings or numbers', async () => {
+    const { model: m } = await model();
+    const floats = new Tensor(new Float32Array(4), [2, 2]);
+    const labels = ['a', { id: 1 }] as never;
+    assert.deepEqual(await problemPaths(() => m.evaluate({ gallery: { embeddings: floats, labels }, query: ds })), [
+      'gallery.labels[1]',
+    ]);
+  });
+
+  test('BAD CALL - seeds beyond 32 bits (numpy seeds the splits and the loaders)', async () => {
+    const { model: m } = await model();
+    assert.deepEqual(await problemPaths(() => m.fit({ train: ds, epochs: 1, seed: 2 ** 32 })), ['seed']);
+    const data = new DataApi(new FakeWorker());
+    assert.deepEqual(await problemPaths(() => data.kFoldSplit(ds, { outDir: dir, refSeed: 2 ** 32 })), ['refSeed']);
+  });
+
   test('BAD CALL - embed: an empty list, an empty path, a non-data-set object', async () => {
     const { model: m } = await model();
     assert.deepEqual(await problemPaths(() => m.embed([])), ['paths']);

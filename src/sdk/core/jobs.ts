@@ -4,7 +4,8 @@
  * events, hands them to `onProgress`, turns an AbortSignal into a cancellation that
  * takes effect after the current step, and resolves with the job's result.
  */
-import { AbortError, fromWorkerFailure, type WorkerFailure } from './errors.js';
+import { AbortError, fromWorkerFailure } from './errors.js';
+import type { JobPoll } from './worker-results.js';
 
 /** Options every long-running call accepts. */
 export interface JobOptions<Event> {
@@ -28,11 +29,10 @@ export interface JobHost {
   invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;
 }
 
-interface Poll<Event, Result> {
-  state: 'running' | 'done' | 'failed' | 'cancelled';
+/** A poll's answer (JobPoll) with the job's own event and result types. */
+interface Poll<Event, Result> extends Omit<JobPoll, 'events' | 'result'> {
   events: Event[];
   result?: Result;
-  error?: WorkerFailure;
 }
 
 /** How often a running job is polled; progress events arrive at most this late. */

@@ -7,6 +7,7 @@
 import { TransportError } from './errors.js';
 import type { ResultSchemaName } from './schema-sources.js';
 import { resultProblems } from './validate.js';
+import type { JobPoll } from './worker-results.js';
 
 /** The schema of each worker method's result. debug.* methods exist only in test mode and are not part of the contract. */
 const METHOD_RESULTS: Record<string, ResultSchemaName> = {
@@ -63,10 +64,10 @@ export class ResultChecker {
     this.expect(schema, result, method);
     const job = JOB_RESULTS[method];
     if (job) this.jobs.set((result as { job: number }).job, method);
-    if (method === 'job.poll') this.checkPoll(payload.id as number, result as PollShape);
+    if (method === 'job.poll') this.checkPoll(payload.id as number, result as JobPoll);
   }
 
-  private checkPoll(id: number, poll: PollShape): void {
+  private checkPoll(id: number, poll: JobPoll): void {
     const started = this.jobs.get(id);
     const job = started === undefined ? undefined : JOB_RESULTS[started];
     if (!job) return; // a test-only job
@@ -86,10 +87,4 @@ export class ResultChecker {
       `the worker's answer to ${what} does not match ${schema} (schema/${schema}.json):\n${lines}`,
     );
   }
-}
-
-interface PollShape {
-  state: string;
-  events: unknown[];
-  result?: unknown;
 }

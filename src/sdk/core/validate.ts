@@ -39,9 +39,16 @@ interface Compiled {
 }
 const compiled = new Map<string, Compiled>();
 
-/** The parsed schema/<name>.json. */
+const parsed = new Map<string, JsonSchema>();
+
+/** The parsed schema/<name>.json, read once per process. */
 export function loadSchema(name: string): JsonSchema {
-  return JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8')) as JsonSchema;
+  let schema = parsed.get(name);
+  if (!schema) {
+    schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', `${name}.json`), 'utf8')) as JsonSchema;
+    parsed.set(name, schema);
+  }
+  return schema;
 }
 
 function schemaFor(name: string): Compiled {

@@ -1,4 +1,5 @@
 /** Results of the worker's core calls (lifecycle, echo, jobs), typed so their schemas can be generated. */
+import type { WorkerFailure } from './errors.js';
 import type { Tensor } from './tensor.js';
 
 /** A call that answers nothing. */
@@ -20,11 +21,5 @@ export interface JobPoll {
   state: 'running' | 'done' | 'failed' | 'cancelled';
   events: unknown[];
   result?: unknown;
-  error?: {
-    kind: 'validation' | 'environment' | 'shared-memory' | 'python';
-    type: string;
-    message: string;
-    path: string;
-    traceback: string;
-  } | null;
+  error?: WorkerFailure | null;
 }

@@ -29,6 +29,7 @@ export interface SyntheticOptions {
    * Everything random derives from it: the same seed writes the same files.
    * @default 0
    * @minimum 0
+   * @maximum 4294967295
    * @TJS-type integer
    */
   seed?: number;
@@ -63,6 +64,7 @@ export interface SplitOptions {
    * Seed of the label shuffle (numpy's legacy seeding, as recognite).
    * @default 0
    * @minimum 0
+   * @maximum 4294967295
    * @TJS-type integer
    */
   seed?: number;
@@ -77,6 +79,7 @@ export interface SplitOptions {
    * Seed of the gallery/query row shuffle (pandas' sample random_state, as recognite).
    * @default 0
    * @minimum 0
+   * @maximum 4294967295
    * @TJS-type integer
    */
   refSeed?: number;

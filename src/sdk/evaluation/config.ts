@@ -104,6 +104,13 @@ export function resolveSide(value: DatasetRef | EmbeddingSet, name: string): Eva
       const message = `must hold one label per row (${embeddings.shape[0]})`;
       throw ValidationError.one('EvaluateOptions', `${name}.labels`, message);
     }
+    const bad = labels.findIndex(
+      (l: unknown) => typeof l !== 'string' && !(typeof l === 'number' && Number.isFinite(l)),
+    );
+    if (bad >= 0) {
+      const message = `must be a string or a finite number, got ${String(labels[bad])}`;
+      throw ValidationError.one('EvaluateOptions', `${name}.labels[${bad}]`, message);
+    }
     return { embeddings: embeddings as Tensor<'float32'>, labels: labels as Array<string | number> };
   }
   return { dataset: toDatasetRef(value, name) };

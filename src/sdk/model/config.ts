@@ -46,6 +46,7 @@ export interface RecognizerConfig {
    * the same config gives the same starting weights in any session.
    * @default 0
    * @minimum 0
+   * @maximum 4294967295
    * @TJS-type integer
    */
   seed?: number;

@@ -83,6 +83,7 @@ export interface FitConfig {
    * gives the same run on the same machine and device (on the CPU, with any numWorkers).
    * @default 0
    * @minimum 0
+   * @maximum 4294967295
    * @TJS-type integer
    */
   seed?: number;
