@@ -64,6 +64,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int, checkpo
         "margin": 0.2,
         "seed": 0,
         "numWorkers": workers,
+        "precision": "fp32",
         "checkpointDir": checkpoint_dir,
         "resumeFrom": None,
     }
@@ -72,7 +73,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int, checkpo
     seconds = time.perf_counter() - started
     options = {"metric": "cosine", "k": 5, "averageReferences": False, "tta": "none", "topMatches": False}
     options |= {"perQuery": False, "returnScores": False, "curves": False, "returnEmbeddings": False}
-    options |= {"chunkSize": None, "size": 64, "batchSize": 256, "numWorkers": workers}
+    options |= {"chunkSize": None, "size": 64, "batchSize": 256, "numWorkers": workers, "precision": "fp32"}
     report = run_job(
         "recognizer.evaluate",
         {

@@ -23,6 +23,7 @@ from model.recognizer import Recognizer
 # Working memory of one query row in report.evaluate: scores, sort order and masks over the gallery.
 BYTES_PER_SCORE = 56
 CHUNK_BUDGET = 256 * 1024 * 1024
+GPU_MAX_CHUNK = 8192
 
 
 def prepare_side(
@@ -48,7 +49,7 @@ def prepare_side(
 
 def embed_options(options: dict[str, Any]) -> dict[str, Any]:
     """The part of the evaluation options that embedding a data set needs."""
-    return {key: options[key] for key in ("size", "batchSize", "numWorkers", "tta")}
+    return {key: options[key] for key in ("size", "batchSize", "numWorkers", "tta", "precision")}
 
 
 def run(
@@ -68,15 +69,16 @@ def run(
             )
     ctx.check_cancelled()
     ctx.report({"type": "progress", "phase": "scoring", "done": 0, "total": len(emb["query"][1])})
+    at = scoring_device(emb["gallery"][0], emb["query"][0], [sides[n] for n in ("gallery", "query")])
     chunk = options["chunkSize"]  # null: sized to the memory budget (behaviour, not a default)
     raw = evaluate(
-        emb["query"][0],
+        emb["query"][0].to(at),
         emb["query"][1],
-        emb["gallery"][0],
+        emb["gallery"][0].to(at),
         emb["gallery"][1],
         metric=options["metric"],
         k=int(options["k"]),
-        chunk=int(chunk) if chunk is not None else auto_chunk(len(emb["gallery"][1])),
+        chunk=int(chunk) if chunk is not None else auto_chunk(len(emb["gallery"][1]), at),
         average_refs=bool(options["averageReferences"]),
         normalize_refs=bool(model.normalize),
         return_top_k=bool(options["topMatches"]),
@@ -90,6 +92,26 @@ def run(
     return report
 
 
-def auto_chunk(num_gallery: int) -> int:
-    """Query rows per block so one block's working memory stays near 256 MiB, whatever the gallery size."""
-    return max(1, min(DEFAULT_CHUNK, CHUNK_BUDGET // (BYTES_PER_SCORE * max(num_gallery, 1))))
+def scoring_device(gallery: torch.Tensor, query: torch.Tensor, sides: list[dict[str, Any]]) -> torch.device:
+    """Where to score: where the embeddings were made.
+
+    On the GPU when every embedded side is there (precomputed sides, from shared memory, join them);
+    otherwise, and when both sides were precomputed, on the CPU as before.
+    """
+    made = [emb for emb, side in zip((gallery, query), sides, strict=True) if "frame" in side]
+    if made and all(e.device.type == "cuda" for e in made):
+        return made[0].device
+    return torch.device("cpu")
+
+
+def auto_chunk(num_gallery: int, device: torch.device | None = None) -> int:
+    """Query rows per block so one block's working memory stays near 256 MiB, whatever the gallery size.
+
+    On a GPU the budget is half its free memory (the blocks are the only big allocations there), and
+    blocks up to GPU_MAX_CHUNK rows: bigger blocks mean fewer, fuller kernel launches.
+    """
+    budget, most = CHUNK_BUDGET, DEFAULT_CHUNK
+    if device is not None and device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        budget, most = max(CHUNK_BUDGET, free // 2), GPU_MAX_CHUNK
+    return max(1, min(most, budget // (BYTES_PER_SCORE * max(num_gallery, 1))))

@@ -142,11 +142,16 @@ class Recognizer(nn.Module):
             # GoogLeNet and Inception v3 return (logits, aux logits...) in training mode.
             x = x.logits
 
+        if x.dtype in (torch.float16, torch.bfloat16):
+            x = x.float()  # under autocast: normalise, and return embeddings, in float32
+
         if self.normalize:
             x = x / torch.norm(x, dim=1, keepdim=True)
 
         if self.training and self.classifier is not None:
-            x = self.classifier(x)
+            # cosine logits in float32 even under autocast: bf16 would round them to ~0.004 before logitScale
+            with torch.autocast(x.device.type, enabled=False):
+                x = self.classifier(x)
 
         return x
 

@@ -24,6 +24,7 @@ OPTIONS = {
     "size": 32,
     "batchSize": 8,
     "numWorkers": 0,
+    "precision": "fp32",
 }
 
 

@@ -8,6 +8,7 @@
 export { Recognite, DEFAULT_CALL_TIMEOUT_MS } from './core/recognite.js';
 export type { Device, StartOptions, WorkerInfo } from './core/recognite.js';
 export { Tensor, DTYPES } from './core/tensor.js';
+export { TensorView } from './core/tensor-view.js';
 export type { DType, DataTypeMap, TensorData } from './core/tensor.js';
 export {
   RecogniteError,
@@ -31,7 +32,14 @@ export type { RecognizerConfig, ResolvedRecognizerConfig } from './model/config.
 export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './model/catalog.js';
 export type { ModelName, ModelInfo } from './model/catalog.js';
 export { defaultNumWorkers } from './model/embedding.js';
-export type { EmbedConfig, EmbedOptions, EmbedProgress, EmbeddingSet, ResolvedEmbedConfig } from './model/embedding.js';
+export type {
+  EmbedConfig,
+  EmbedOptions,
+  EmbedProgress,
+  EmbeddingSet,
+  Precision,
+  ResolvedEmbedConfig,
+} from './model/embedding.js';
 
 export { DataApi } from './data/data-api.js';
 export type { DatasetRef } from './data/dataset-ref.js';

@@ -37,7 +37,17 @@ export interface EmbedConfig {
    * @default "none"
    */
   tta?: 'none' | 'flip' | 'threeCrop' | 'threeCropFlip';
+  /**
+   * Arithmetic of the forward passes: 'bf16' and 'fp16' run them under torch.autocast (faster on
+   * GPUs with tensor cores; 'bf16' also on recent CPUs); embeddings are normalised and returned in
+   * float32 whatever this is. 'fp16' on the CPU needs a torch whose CPU autocast supports it.
+   * @default "fp32"
+   */
+  precision?: Precision;
 }
+
+/** Floating-point format of forward (and, in fit, backward) passes; see EmbedConfig.precision. */
+export type Precision = 'fp32' | 'bf16' | 'fp16';
 
 /** An EmbedConfig with every default filled in: what the worker receives. */
 export type ResolvedEmbedConfig = Required<EmbedConfig>;

@@ -9,7 +9,7 @@ import type { JobOptions } from '../core/jobs.js';
 import { resolveOptions } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import type { ModelInfo } from '../model/catalog.js';
-import { resolveLoading } from '../model/embedding.js';
+import { resolveLoading, type Precision } from '../model/embedding.js';
 import type { FitEvent } from './results.js';
 
 /** How to train: the plain, validated part of FitOptions. */
@@ -93,6 +93,13 @@ export interface FitConfig {
    * @TJS-type integer
    */
   numWorkers?: number;
+  /**
+   * Arithmetic of training (and validation) passes: 'bf16' and 'fp16' run the forward passes under
+   * torch.autocast, with the weights and optimizer kept in float32; 'fp16' also scales the loss
+   * (torch.amp.GradScaler) so small gradients survive. A loss that turns NaN or infinite stops fit.
+   * @default "fp32"
+   */
+  precision?: Precision;
   /** Folder for an atomic checkpoint (last.pt) after every epoch. */
   checkpointDir?: string;
   /** A checkpoint (last.pt) to continue from. */
