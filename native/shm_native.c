@@ -8,6 +8,8 @@
 // falls back to positional file I/O (src/sdk/arena.ts).
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -155,12 +157,49 @@ static napi_value unmap(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// view(buffer, offset, length): an ArrayBuffer over bytes of a mapping made by map(), no copy.
+// It owns nothing (the caller keeps the mapping alive while it may be read) and can be
+// detached on its own with detach(), so a released view reads as empty, never as stale data.
+static napi_value view(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void *base;
+  size_t size;
+  int64_t offset, length;
+  if (argc < 3 || napi_get_arraybuffer_info(env, argv[0], &base, &size) != napi_ok ||
+      !get_int64(env, argv[1], &offset) || !get_int64(env, argv[2], &length) || offset < 0 || length <= 0 ||
+      (uint64_t)offset + (uint64_t)length > size) {
+    napi_throw_range_error(env, NULL, "view(buffer, offset, length) takes a mapped buffer and a range inside it");
+    return NULL;
+  }
+  napi_value ab;
+  CHECK(napi_create_external_arraybuffer(env, (char *)base + offset, (size_t)length, NULL, NULL, &ab));
+  return ab;
+}
+
+// detach(buffer): detach a buffer made by view(); every typed array over it then has length 0.
+static napi_value detach(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool detached = false;
+  if (argc < 1 || napi_is_detached_arraybuffer(env, argv[0], &detached) != napi_ok) {
+    napi_throw_type_error(env, NULL, "detach(buffer) takes an ArrayBuffer");
+    return NULL;
+  }
+  if (!detached) CHECK(napi_detach_arraybuffer(env, argv[0]));
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"map", NULL, map_fd, NULL, NULL, NULL, napi_default, NULL},
       {"alloc", NULL, alloc_huge, NULL, NULL, NULL, napi_default, NULL},
       {"reserve", NULL, reserve, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, unmap, NULL, NULL, NULL, napi_default, NULL},
+      {"view", NULL, view, NULL, NULL, NULL, napi_default, NULL},
+      {"detach", NULL, detach, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -35,6 +35,7 @@ HANDLERS: dict[str, str] = {
     "echo": "bridge.handlers:echo",
     "release": "bridge.handlers:release",
     "shm.trim": "bridge.handlers:shm_trim",
+    "shm.shrink": "bridge.handlers:shm_shrink",
     "ping": "bridge.handlers:ping",
     # background jobs (bridge/handlers.py, bridge/jobs.py)
     "job.poll": "bridge.handlers:job_poll",

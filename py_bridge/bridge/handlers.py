@@ -19,7 +19,7 @@ from bridge.state import STATE
 def boot(payload: dict[str, Any]) -> dict[str, Any]:
     """Guard stdio, import torch once, pick the device, map shared memory, and say whether test handlers exist.
 
-    ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, testHandlers}``.
+    ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, maxBytes, testHandlers}``.
     """
     from bridge.stdio_guard import guard_stdio
 
@@ -41,7 +41,9 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
     if payload["threads"] is not None:  # null: torch's own choice (behaviour, not a default)
         torch.set_num_threads(int(payload["threads"]))
     STATE.test_handlers = bool(payload["testHandlers"])
-    STATE.shm = SharedMemory(payload["shmDir"], payload["prefix"], int(payload["primaryBytes"]))
+    STATE.shm = SharedMemory(
+        payload["shmDir"], payload["prefix"], int(payload["primaryBytes"]), int(payload["maxBytes"])
+    )
     return info({})
 
 
@@ -100,6 +102,13 @@ def release(payload: dict[str, Any]) -> dict[str, Any]:
 def shm_trim(payload: dict[str, Any]) -> dict[str, Any]:
     """Hand the pages of free shared-memory regions back after a 'shared memory is full' error."""
     STATE.shm.trim(payload["segment"], payload["free"])
+    return {}
+
+
+def shm_shrink(payload: dict[str, Any]) -> dict[str, Any]:
+    """After a quiet spell: unmap TypeScript's dropped segments (``forget``) and drop our idle extra ones."""
+    STATE.shm.forget(payload["forget"])
+    STATE.shm.shrink()
     return {}
 
 

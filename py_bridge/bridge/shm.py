@@ -4,8 +4,9 @@ Tensors never travel through the JSON control channel. TypeScript writes an inpu
 tensor into a region of one of *its* segment files (in /dev/shm, mode 0600) and sends
 only a small descriptor ``{segment, offset, dtype, shape}``; this module maps that
 region with numpy and wraps it with ``torch.from_numpy`` without copying. Results go
-the other way through segments that Python owns, allocated here, and are released
-when TypeScript has read them. Every file of a session shares one name prefix, so
+the other way through segments that Python owns (a pool that grows and shrinks,
+bridge/shm_pool.py), and are released when TypeScript has read them (or has released
+its zero-copy view of them). Every file of a session shares one name prefix, so
 either side can remove them all at exit, whoever dies first.
 """
 
@@ -22,8 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from bridge.allocator import FirstFitAllocator
 from bridge.errors import BridgeValidationError, SharedMemoryFull
+from bridge.shm_pool import OutputPool
+
+DEFAULT_MAX_BYTES = 1 << 30
+"""Default bound of the pooled output segments together (TypeScript sends its own at boot)."""
 
 NUMPY_DTYPES: dict[str, Any] = {
     "float32": np.float32,
@@ -48,6 +52,7 @@ class TensorRef:
     offset: int
     dtype: str
     shape: tuple[int, ...]
+    transient: bool = False  # a segment for this one tensor, removed when it is released
 
     @property
     def nbytes(self) -> int:
@@ -71,13 +76,16 @@ class TensorRef:
 
     def to_json(self) -> dict[str, Any]:
         """The descriptor as sent back to TypeScript."""
-        return {
+        out = {
             "kind": "tensor",
             "segment": self.segment,
             "offset": self.offset,
             "dtype": self.dtype,
             "shape": list(self.shape),
         }
+        if self.transient:
+            out["transient"] = True
+        return out
 
 
 class _Segment:
@@ -129,17 +137,18 @@ class _Segment:
 class SharedMemory:
     """Reads TypeScript's segments and owns Python's output segments for one session."""
 
-    def __init__(self, directory: str, prefix: str, primary_bytes: int) -> None:
-        """Create Python's primary output segment ``<prefix>-py-0`` in ``directory``."""
+    def __init__(self, directory: str, prefix: str, primary_bytes: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        """Create Python's primary output segment ``<prefix>-py-0`` in ``directory``.
+
+        ``max_bytes`` bounds the pooled output segments together; past it, a result gets a segment of its own.
+        """
         self.directory = directory
         self.prefix = prefix
         self._counter = 0
         self._inputs: dict[str, _Segment] = {}
         self._transient: set[str] = set()
         self._lock = threading.Lock()  # background jobs write results too
-        self._primary = self._new_output_segment(primary_bytes)
-        self._alloc = FirstFitAllocator(primary_bytes)
-        self._overflow: dict[str, _Segment] = {}
+        self._pool = OutputPool(self._new_output_segment, primary_bytes, max_bytes)
 
     def _path(self, name: str) -> str:
         if "/" in name or not name.startswith(self.prefix + "-"):
@@ -181,9 +190,24 @@ class SharedMemory:
         for offset, nbytes in free_ranges:
             seg.punch(int(offset), int(nbytes))
         with self._lock:
-            for offset, nbytes in self._alloc.free_blocks():
-                self._primary.punch(offset, nbytes)
-            self._primary.reserved = 0  # punched pages must be reserved again before use
+            self._pool.punch_free()
+
+    def forget(self, names: list[str]) -> None:
+        """Unmap TypeScript segments it has removed (its idle extras), so their pages go."""
+        for name in names:
+            seg = self._inputs.pop(str(name), None)
+            if seg is not None:
+                seg.close(unlink=False)
+
+    def shrink(self) -> list[str]:
+        """Drop the extra output segments that hold no region; returns their names."""
+        with self._lock:
+            return self._pool.shrink()
+
+    @property
+    def pooled_output_bytes(self) -> int:
+        """Size of the pooled output segments together (the resident part once written)."""
+        return self._pool.pooled_bytes
 
     def read_json(self, obj: dict[str, Any]) -> torch.Tensor:
         """``read`` for a descriptor as TypeScript sent it (with its ``transient`` flag)."""
@@ -206,22 +230,17 @@ class SharedMemory:
             raise BridgeValidationError(f"cannot send dtype {tensor.dtype} to TypeScript")
         shape = tuple(array.shape)
         if array.nbytes == 0:
-            return TensorRef(self._primary.path.rsplit("/", 1)[-1], 0, name, shape)
+            return TensorRef(os.path.basename(self._pool.primary.path), 0, name, shape)
         with self._lock:
-            offset = self._alloc.allocate(array.nbytes)
-            if offset is not None:
-                seg = self._primary
-            else:  # too big for what is free: a dedicated segment, removed on release
-                seg = self._new_output_segment(array.nbytes)
-                self._overflow[os.path.basename(seg.path)] = seg
-                offset = 0
+            seg, offset, transient = self._pool.allocate(array.nbytes)
+        ref = TensorRef(os.path.basename(seg.path), offset, name, shape, transient)
         try:
             self._reserve(seg, offset, array.nbytes)
         except SharedMemoryFull:
-            self.release([TensorRef(os.path.basename(seg.path), offset, name, shape).to_json()])
+            self.release([ref.to_json()])
             raise
         seg.view(offset, name, shape)[...] = array
-        return TensorRef(os.path.basename(seg.path), offset, name, shape)
+        return ref
 
     @staticmethod
     def _reserve(seg: _Segment, offset: int, nbytes: int) -> None:
@@ -249,18 +268,15 @@ class SharedMemory:
             if ref.nbytes == 0:
                 continue
             with self._lock:
-                seg = self._overflow.pop(ref.segment, None)
-                if seg is None and ref.segment == os.path.basename(self._primary.path):
-                    self._alloc.release(ref.offset)
-            if seg is not None:
-                seg.close(unlink=True)
+                self._pool.release(ref.segment, ref.offset)
 
     def close(self) -> None:
         """Unmap everything and remove every file of this session, TypeScript's included."""
-        for seg in [*self._inputs.values(), *self._overflow.values(), self._primary]:
+        for seg in self._inputs.values():
             seg.close(unlink=False)
         self._inputs.clear()
-        self._overflow.clear()
+        with self._lock:
+            self._pool.close()
         remove_session_files(self.directory, self.prefix)
 
 

@@ -49,12 +49,53 @@ def test_output_files_are_private(shm, tmp_path):
     assert mode == 0o600
 
 
-def test_too_big_for_primary_gets_its_own_segment_removed_on_release(shm, tmp_path):
-    ref = shm.write(torch.ones(1 << 19))  # 2 MiB > 1 MiB primary
-    assert ref.segment != "recognite-test-py-0"
-    assert (tmp_path / ref.segment).exists()
+def test_too_big_for_primary_grows_the_pool_and_is_reused(shm, tmp_path):
+    ref = shm.write(torch.ones(1 << 19))  # 2 MiB > 1 MiB primary: an extra pooled segment
+    assert ref.segment != "recognite-test-py-0" and not ref.transient
+    assert shm.pooled_output_bytes == 3 << 20
     shm.release([ref.to_json()])
-    assert not (tmp_path / ref.segment).exists()
+    assert (tmp_path / ref.segment).exists()  # kept for the next big result
+    again = shm.write(torch.zeros(1 << 19))
+    assert (again.segment, again.offset) == (ref.segment, ref.offset)
+    shm.release([again.to_json()])
+
+
+def test_shrink_drops_only_idle_extra_segments(shm, tmp_path):
+    busy = shm.write(torch.ones(1 << 19))
+    assert shm.shrink() == []  # still holds a region
+    shm.release([busy.to_json()])
+    assert shm.shrink() == [busy.segment]
+    assert not (tmp_path / busy.segment).exists()
+    assert shm.pooled_output_bytes == 1 << 20  # back to the primary alone
+    assert (tmp_path / "recognite-test-py-0").exists()
+
+
+def test_past_the_bound_a_result_gets_its_own_segment_removed_on_release(tmp_path):
+    mem = SharedMemory(str(tmp_path), "recognite-b", 1 << 20, max_bytes=2 << 20)
+    try:
+        ref = mem.write(torch.ones(1 << 19))  # 2 MiB: the pool would pass 2 MiB
+        assert ref.transient and ref.to_json()["transient"] is True
+        mem.release([ref.to_json()])
+        assert not (tmp_path / ref.segment).exists()
+        assert mem.pooled_output_bytes == 1 << 20
+    finally:
+        mem.close()
+
+
+def test_a_bigger_result_replaces_an_idle_extra_segment(shm, tmp_path):
+    small = shm.write(torch.ones(1 << 19))  # 2 MiB extra
+    shm.release([small.to_json()])
+    big = shm.write(torch.ones(1 << 20))  # 4 MiB: the idle 2 MiB extra goes first
+    assert not (tmp_path / small.segment).exists()
+    assert shm.pooled_output_bytes == 5 << 20
+    shm.release([big.to_json()])
+
+
+def test_forget_unmaps_a_typescript_segment(shm, tmp_path):
+    _ts_segment(tmp_path, "recognite-test-ts-1", np.arange(4, dtype=np.float32).tobytes())
+    assert shm.read(TensorRef("recognite-test-ts-1", 0, "float32", (4,)))[3] == 3
+    shm.forget(["recognite-test-ts-1", "recognite-test-ts-9"])  # unknown names are ignored
+    assert "recognite-test-ts-1" not in shm._inputs
 
 
 def test_close_removes_every_session_file(tmp_path):

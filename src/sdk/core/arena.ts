@@ -8,29 +8,34 @@
  * travel through the control channel.
  *
  * Node has no mmap of its own: with the optional native add-on (src/sdk/native.ts) this
- * side maps the primary segments and copies with memcpy; without it, it moves bytes
- * with positional reads and writes on the same tmpfs files (one kernel copy each way,
- * nothing to compile at install time). Python maps the pages with numpy and wraps
- * them with torch.from_numpy without copying.
+ * side maps the segments, copies with memcpy and can hand results out as zero-copy views
+ * (TensorView); without it, it moves bytes with positional reads and writes on the same
+ * tmpfs files (one kernel copy each way, nothing to compile at install time). Python maps
+ * the pages with numpy and wraps them with torch.from_numpy without copying.
+ *
+ * Both sides keep a pool of segments that grows with the work (segments.ts and
+ * shm_pool.py), bounded by `maxBytes` each, and shrinks back after SHRINK_IDLE_MS without
+ * a call: this side asks the worker to drop its idle extra segments then ('shm.shrink').
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readdirSync, unlinkSync } from 'node:fs';
-import { read, readSync, write, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { FirstFitAllocator } from './allocator.js';
-import { ClosedError, SharedMemoryError, TransportError, ValidationError, type RecogniteError } from './errors.js';
+import { ClosedError, TransportError, ValidationError } from './errors.js';
+import { copyIn, copyOut } from './file-copy.js';
 import { nativeShm, type NativeShm } from './native.js';
+import { SegmentPool, shmError, type Segment } from './segments.js';
 import { ARRAY_TYPES, Tensor, type DType, type TensorData } from './tensor.js';
+import { TensorView } from './tensor-view.js';
+import { ViewTracker } from './view-tracker.js';
+import { WorkerMappings } from './worker-maps.js';
 
-const readAsync = promisify(read);
-const writeAsync = promisify(write);
-
-/** Below this size a copy is done inline; above it, on libuv's thread pool so the event loop keeps going. */
-const ASYNC_COPY_BYTES = 4 * 1024 * 1024;
 /** Default size of each side's primary segment; tmpfs backs only the pages that get touched. */
 export const DEFAULT_PRIMARY_BYTES = 64 * 1024 * 1024;
+/** Default bound of each side's pooled segments together ($RECOGNITE_SHM_MAX_MIB overrides it). */
+export const DEFAULT_MAX_BYTES = 1024 * 1024 * 1024;
+/** Quiet time after which grown pools shrink back to their primary segment ($RECOGNITE_SHM_IDLE_MS overrides it). */
+export const SHRINK_IDLE_MS = 2000;
 
 /** A tensor's place in shared memory, as both sides describe it. */
 export interface TensorRef {
@@ -61,61 +66,51 @@ export function chooseShmDir(option?: string): string {
   }
 }
 
-function shmError(err: unknown, what: string, dir: string): RecogniteError {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EFBIG') {
-    return new SharedMemoryError(
-      `shared memory is full while ${what} in ${dir} (${code}): free space there, ` +
-        'or point the shmDir option / RECOGNITE_SHM_DIR at a folder with room',
-    );
-  }
-  return new SharedMemoryError(
-    `cannot use shared memory while ${what} in ${dir}: ${(err as Error).message}; ` +
-      'point the shmDir option / RECOGNITE_SHM_DIR at a writable folder (ideally a tmpfs such as /dev/shm)',
-  );
-}
-
-interface Segment {
-  name: string;
-  fd: number;
-  /** The whole segment, mapped, when the native add-on is present. */
-  view?: Uint8Array;
-  /** Bytes from the start already backed by tmpfs pages (mapped writes must stay below it). */
-  reserved: number;
-}
-
 /** Results at least this big get pre-faulted memory from the add-on. */
 const PREFAULT_BYTES = 1024 * 1024;
 
+/** A positive number from the environment, else the default. */
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** What the worker is asked to do when the pools shrink: unmap `forget` and drop its own idle extras. */
+export type Shrinker = (forget: string[]) => Promise<void>;
+
 export class Arena {
   readonly prefix: string;
-  private readonly primary: Segment;
-  private readonly alloc: FirstFitAllocator;
-  private overflowCounter = 0;
+  readonly maxBytes: number;
+  private readonly pool: SegmentPool;
   private closed = false;
   private readonly native: NativeShm | undefined = nativeShm();
-  /** The worker's primary segment, mapped once on first read (add-on only). */
-  private workerPrimary: Segment | undefined;
+  /** The worker's segments, mapped (add-on only). */
+  private readonly workerMaps: WorkerMappings | undefined;
+  /** Live zero-copy views (add-on only): released, collected, or detached at close. */
+  private readonly views: ViewTracker | undefined;
+  private shrinker: Shrinker | undefined;
+  private readonly idleMs = envNumber('RECOGNITE_SHM_IDLE_MS', SHRINK_IDLE_MS);
+  private lastUse = 0;
+  private shrinkTimer: NodeJS.Timeout | undefined;
+  /** The worker answered from an extra segment since the last shrink. */
+  private workerGrown = false;
 
   private constructor(
     readonly dir: string,
     primaryBytes: number,
   ) {
     this.prefix = `recognite-${process.pid}-${randomBytes(4).toString('hex')}`;
-    this.primary = this.createSegment('ts-0', primaryBytes);
-    this.alloc = new FirstFitAllocator(primaryBytes);
-    if (this.native && primaryBytes > 0) {
-      try {
-        this.primary.view = new Uint8Array(this.native.map(this.primary.fd, primaryBytes));
-      } catch {
-        // cannot map here: the file I/O path works everywhere
-      }
+    this.maxBytes = envNumber('RECOGNITE_SHM_MAX_MIB', DEFAULT_MAX_BYTES / 2 ** 20) * 2 ** 20;
+    this.pool = new SegmentPool(dir, this.prefix, primaryBytes, this.maxBytes, this.native);
+    if (this.native && this.pool.primary.view && typeof this.native.view === 'function') {
+      this.workerMaps = new WorkerMappings(dir, `${this.prefix}-py-0`, this.native);
+      this.views = new ViewTracker(this.native);
     }
   }
 
   /** Whether tensor bytes move through memory mappings (the native add-on) or file I/O. */
   get mode(): 'mapped' | 'file-io' {
-    return this.primary.view ? 'mapped' : 'file-io';
+    return this.workerMaps ? 'mapped' : 'file-io';
   }
 
   /** Create the session's primary segment; a SharedMemoryError says what to do when that fails. */
@@ -123,37 +118,19 @@ export class Arena {
     return new Arena(dir, primaryBytes);
   }
 
+  /** How the pools shrink on the worker's side (set once the worker runs). */
+  setShrinker(shrinker: Shrinker): void {
+    this.shrinker = shrinker;
+  }
+
+  /** Size of this side's pooled segments together, and how many zero-copy views are alive (diagnostics and tests). */
+  get usage(): { pooledBytes: number; liveViews: number } {
+    return { pooledBytes: this.pool.pooledBytes, liveViews: this.views?.size ?? 0 };
+  }
+
   /** Path of a file of this session (segments, the worker's log). */
   path(suffix: string): string {
     return join(this.dir, `${this.prefix}-${suffix}`);
-  }
-
-  private createSegment(suffix: string, bytes: number): Segment {
-    const name = `${this.prefix}-${suffix}`;
-    let fd: number | undefined;
-    try {
-      fd = openSync(join(this.dir, name), 'wx+', 0o600);
-      ftruncateSync(fd, bytes);
-      return { name, fd, reserved: 0 };
-    } catch (err) {
-      if (fd !== undefined) this.dropSegment({ name, fd, reserved: 0 });
-      throw shmError(err, 'creating a segment', this.dir);
-    }
-  }
-
-  private dropMapping(seg: Segment): void {
-    if (seg.view) this.native?.unmap(seg.view.buffer as ArrayBuffer);
-    seg.view = undefined;
-  }
-
-  private dropSegment(seg: Segment): void {
-    this.dropMapping(seg);
-    closeSync(seg.fd);
-    try {
-      unlinkSync(join(this.dir, seg.name));
-    } catch {
-      // already gone
-    }
   }
 
   /** Copy a tensor into a region of its own and describe it; release the lease once the call is over. */
@@ -161,27 +138,25 @@ export class Arena {
     if (this.closed) throw new ClosedError('the shared-memory arena is closed');
     const bytes = tensor.byteLength;
     const base = { kind: 'tensor' as const, dtype: tensor.dtype, shape: [...tensor.shape] };
-    if (bytes === 0) return { ref: { ...base, segment: this.primary.name, offset: 0 }, release: () => {} };
-    const offset = this.alloc.allocate(bytes);
-    // Too big for what is free: a segment for this call alone, removed when it is over.
-    const seg = offset === undefined ? this.createSegment(`ts-${++this.overflowCounter}`, bytes) : this.primary;
-    const at = offset ?? 0;
+    if (bytes === 0) return { ref: { ...base, segment: this.pool.primary.name, offset: 0 }, release: () => {} };
+    const region = this.pool.allocate(bytes);
+    const { seg, offset } = region;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      if (seg === this.primary) this.alloc.release(at);
-      else this.dropSegment(seg);
+      if (!this.closed) this.pool.release(region);
+      this.touch();
     };
     try {
-      if (seg.view) this.copyInMapped(seg, tensor.data, at);
-      else await copyIn(seg.fd, tensor.data, at);
+      if (seg.view) this.copyInMapped(seg, tensor.data, offset);
+      else await copyIn(seg.fd, tensor.data, offset);
     } catch (err) {
       release();
       throw shmError(err, 'writing a tensor', this.dir);
     }
-    const ref: TensorRef = { ...base, segment: seg.name, offset: at };
-    if (seg !== this.primary) ref.transient = true;
+    const ref: TensorRef = { ...base, segment: seg.name, offset };
+    if (region.transient) ref.transient = true;
     return { ref, release };
   }
 
@@ -208,12 +183,11 @@ export class Arena {
       ? new Uint8Array(into.data.buffer, into.data.byteOffset, into.data.byteLength)
       : this.freshBytes(bytes);
     if (bytes > 0) {
-      if (!ref.segment.startsWith(`${this.prefix}-`) || ref.segment.includes('/')) {
-        throw new TransportError(`worker answered with a segment outside this session: ${ref.segment}`);
-      }
-      const mapped = this.mappedWorkerSegment(ref.segment);
-      if (mapped) {
+      this.noteWorkerSegment(ref);
+      if (this.workerMaps) {
+        const mapped = this.workerMaps.bytes(ref.segment, ref.transient === true);
         target.set(mapped.subarray(ref.offset, ref.offset + bytes));
+        this.workerMaps.doneWith(ref.segment);
       } else {
         const fd = openSync(join(this.dir, ref.segment), 'r');
         try {
@@ -227,21 +201,75 @@ export class Arena {
     return new Tensor(new Ctor(target.buffer, target.byteOffset, length), ref.shape, ref.dtype);
   }
 
+  /**
+   * A result as a TensorView: with the add-on, over the worker's own pages (no copy), and
+   * `releaseWorker` runs when the view is released (or collected); without it, a copy, and
+   * `releaseWorker` runs at once.
+   */
+  async view(ref: TensorRef, releaseWorker: () => void): Promise<TensorView> {
+    const Ctor = ARRAY_TYPES[ref.dtype];
+    const length = ref.shape.reduce((a, b) => a * b, 1);
+    const bytes = length * Ctor.BYTES_PER_ELEMENT;
+    if (!this.workerMaps || bytes === 0) {
+      let copy: Tensor;
+      try {
+        copy = await this.read(ref);
+      } finally {
+        releaseWorker();
+      }
+      return new TensorView(copy.data, ref.shape, ref.dtype, false, () => {});
+    }
+    this.noteWorkerSegment(ref);
+    const maps = this.workerMaps;
+    const buffer = maps.view(ref.segment, ref.transient === true, ref.offset, bytes);
+    const release = (this.views as ViewTracker).track(buffer, () => {
+      if (this.closed) return;
+      maps.unview(ref.segment);
+      releaseWorker();
+      this.noteWorkerSegment(ref); // the worker's segment it lay in may be idle now: shrink it later
+    });
+    return new TensorView(new Ctor(buffer, 0, length), ref.shape, ref.dtype, true, release);
+  }
+
+  private noteWorkerSegment(ref: TensorRef): void {
+    if (!ref.transient && ref.segment !== `${this.prefix}-py-0`) this.workerGrown = true;
+    if (!ref.segment.startsWith(`${this.prefix}-`) || ref.segment.includes('/')) {
+      throw new TransportError(`worker answered with a segment outside this session: ${ref.segment}`);
+    }
+    this.touch();
+  }
+
   /** Memory of its own at offset 0 (aligned for any typed array), not zero-filled where that costs. */
   private freshBytes(bytes: number): Uint8Array {
     if (this.native && bytes >= PREFAULT_BYTES) return new Uint8Array(this.native.alloc(bytes));
     return Buffer.allocUnsafeSlow(bytes);
   }
 
-  /** The worker's primary segment, mapped (add-on only); its overflow segments are read with file I/O. */
-  private mappedWorkerSegment(name: string): Uint8Array | undefined {
-    if (!this.native || !this.primary.view || name !== `${this.prefix}-py-0`) return undefined;
-    if (!this.workerPrimary) {
-      const fd = openSync(join(this.dir, name), 'r+');
-      const size = fstatSync(fd).size;
-      this.workerPrimary = { name, fd, reserved: size, view: new Uint8Array(this.native.map(fd, size)) };
+  /** Note a use; once the pools have grown, shrink them back after a quiet spell. */
+  private touch(): void {
+    this.lastUse = Date.now();
+    if (this.shrinkTimer || this.closed || !(this.pool.grown || this.workerGrown || this.pool.forgotten.length)) {
+      return;
     }
-    return this.workerPrimary.view;
+    this.shrinkTimer = setTimeout(() => {
+      this.shrinkTimer = undefined;
+      const quiet = Date.now() - this.lastUse;
+      if (quiet < this.idleMs || this.pool.busy) this.touch();
+      else void this.shrink();
+    }, this.idleMs).unref();
+  }
+
+  /**
+   * Drop both sides' extra segments that hold no region now (this is what the idle timer does).
+   * Never rejects: a worker that cannot answer drops its segments when it exits.
+   */
+  async shrink(): Promise<void> {
+    if (this.closed) return;
+    this.pool.shrink();
+    const forget = this.pool.forgotten.splice(0);
+    this.workerGrown = false;
+    await this.shrinker?.(forget).catch(() => {});
+    this.workerMaps?.dropIdle();
   }
 
   /**
@@ -251,28 +279,26 @@ export class Arena {
   async whileFreeSpaceClaimed(
     trim: (space: { segment: string; free: Array<[number, number]> }) => Promise<void>,
   ): Promise<void> {
-    const free = this.alloc.claimAllFree();
+    await this.shrink();
+    const claim = this.pool.claimPrimaryFree();
     try {
-      await trim({ segment: this.primary.name, free });
+      await trim({ segment: this.pool.primary.name, free: claim.free });
     } finally {
-      for (const [offset] of free) this.alloc.release(offset);
-      this.primary.reserved = 0; // pages went away: mapped writes must reserve again
+      claim.release();
     }
   }
 
-  /** Close the primary segment and remove every file of the session, the worker's included. Idempotent. */
+  /**
+   * Close every segment and remove every file of the session, the worker's included; live views
+   * are detached first (they read as empty from then on). Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const seg of [this.primary, this.workerPrimary]) {
-      if (!seg) continue;
-      try {
-        this.dropMapping(seg);
-        closeSync(seg.fd);
-      } catch {
-        // already closed
-      }
-    }
+    if (this.shrinkTimer) clearTimeout(this.shrinkTimer);
+    this.views?.detachAll();
+    this.workerMaps?.close();
+    this.pool.close();
     removeSessionFiles(this.dir, this.prefix);
   }
 }
@@ -285,31 +311,6 @@ function checkInto(into: Tensor, ref: TensorRef): void {
       `the output tensor must be ${ref.dtype} [${ref.shape.join(', ')}] to receive this result, got ` +
         (into instanceof Tensor ? `${into.dtype} [${into.shape.join(', ')}]` : String(into)),
     );
-  }
-}
-
-async function copyIn(fd: number, data: TensorData, position: number): Promise<void> {
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let done = 0;
-  while (done < view.byteLength) {
-    const chunk = view.subarray(done);
-    done +=
-      chunk.byteLength < ASYNC_COPY_BYTES
-        ? writeSync(fd, chunk, 0, chunk.byteLength, position + done)
-        : (await writeAsync(fd, chunk, 0, chunk.byteLength, position + done)).bytesWritten;
-  }
-}
-
-async function copyOut(fd: number, buf: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const rest = buf.byteLength - done;
-    const n =
-      rest < ASYNC_COPY_BYTES
-        ? readSync(fd, buf, done, rest, position + done)
-        : (await readAsync(fd, buf, done, rest, position + done)).bytesRead;
-    if (n === 0) throw new TransportError(`shared-memory segment ended early at byte ${position + done}`);
-    done += n;
   }
 }
 

@@ -17,6 +17,10 @@ export interface NativeShm {
   reserve(fd: number, offset: number, length: number): void;
   /** Unmap a buffer made by map() now; it is detached, so a stray later access throws. */
   unmap(buffer: ArrayBuffer): void;
+  /** An ArrayBuffer over `length` bytes at `offset` of a buffer made by map(), no copy; it owns nothing. */
+  view(buffer: ArrayBuffer, offset: number, length: number): ArrayBuffer;
+  /** Detach a buffer made by view() (idempotent): typed arrays over it then have length 0. */
+  detach(buffer: ArrayBuffer): void;
 }
 
 export const NATIVE_PATH = join(PACKAGE_ROOT, 'build', 'Release', 'shm_native.node');

@@ -13,6 +13,7 @@ import { onProcessExit } from './exit-hooks.js';
 import { WORKER_PATH } from './package-root.js';
 import { checkInterpreter, choosePython } from './python-env.js';
 import { Tensor } from './tensor.js';
+import type { TensorView } from './tensor-view.js';
 import { readLog, Transport } from './transport.js';
 import { ResultChecker } from './result-checks.js';
 import { loadSchema, resolveOptions } from './validate.js';
@@ -140,12 +141,17 @@ export class Recognite implements AsyncDisposable {
           shmDir: arena.dir,
           prefix: arena.prefix,
           primaryBytes: DEFAULT_PRIMARY_BYTES, // the worker's output segment, as big as ours
+          maxBytes: arena.maxBytes, // the bound of its pooled output segments, as ours
           logPath,
           testHandlers: checker !== undefined, // debug.* handlers exist only for the test suite
         },
         Math.max(timeout, BOOT_TIMEOUT_MS),
       );
       checker?.check('boot', {}, booted);
+      const live = transport;
+      arena.setShrinker(async (forget) => {
+        if (live.alive) await live.call('shm.shrink', { forget }, timeout);
+      });
       return new Recognite(transport, arena, timeout, unhook, checker);
     } catch (err) {
       await transport?.close();
@@ -174,8 +180,12 @@ export class Recognite implements AsyncDisposable {
    * Send a tensor to the worker and get the worker's copy back: the diagnostic round trip through
    * shared memory.
    * @param options.out a tensor of the same dtype and shape to receive the copy (no new memory)
+   * @param options.view `true`: the result as a TensorView over the worker's shared memory, no copy
+   *   (with the native add-on; a copy without it); release() it (or `using`) when done
    */
-  async echo<T extends Tensor>(tensor: T, options: { out?: T } = {}): Promise<T> {
+  async echo<T extends Tensor>(tensor: T, options: { view: true }): Promise<TensorView<T['dtype']>>;
+  async echo<T extends Tensor>(tensor: T, options?: { out?: T; view?: false }): Promise<T>;
+  async echo<T extends Tensor>(tensor: T, options: { out?: T; view?: boolean } = {}): Promise<T | TensorView> {
     if (!(tensor instanceof Tensor)) {
       throw ValidationError.one(
         'echo() argument',
@@ -183,7 +193,14 @@ export class Recognite implements AsyncDisposable {
         'must be a Tensor; build one with new Tensor(data, shape)',
       );
     }
-    const { out } = options;
+    const { out, view = false } = options;
+    if (out !== undefined && view) {
+      throw ValidationError.one(
+        'echo() options',
+        'view',
+        'cannot be true together with out: choose one way to receive',
+      );
+    }
     if (
       out !== undefined &&
       (!(out instanceof Tensor) || out.dtype !== tensor.dtype || out.shape.join() !== tensor.shape.join())
@@ -194,22 +211,22 @@ export class Recognite implements AsyncDisposable {
         `must be a ${tensor.dtype} Tensor of shape [${tensor.shape.join(', ')}]`,
       );
     }
-    const result = (await this.invoke('echo', { tensor }, this.callTimeoutMs, out ? { tensor: out } : undefined)) as {
-      tensor: T;
-    };
+    const receive = view ? 'views' : out ? { tensor: out } : undefined;
+    const result = (await this.invoke('echo', { tensor }, this.callTimeoutMs, receive)) as { tensor: T };
     return result.tensor;
   }
 
   /**
    * Call a worker method. Tensors anywhere in `payload` travel through shared memory;
-   * tensor descriptors in the result come back as Tensors. Internal to the SDK.
+   * tensor descriptors in the result come back as Tensors (or, with `into` = 'views', as TensorViews
+   * over the worker's shared memory). Internal to the SDK.
    * @internal
    */
   async invoke(
     method: string,
     payload: Record<string, unknown>,
     timeoutMs = this.callTimeoutMs,
-    into?: Record<string, Tensor>,
+    into?: Record<string, Tensor> | 'views',
   ): Promise<unknown> {
     if (this.closing) throw new ClosedError(`cannot call '${method}': this Recognite has been closed`);
     const leases: Lease[] = [];
@@ -272,19 +289,30 @@ export class Recognite implements AsyncDisposable {
     return value;
   }
 
-  /** Turn tensor descriptors back into Tensors; `into` names caller tensors that receive top-level results. */
-  private async decode(value: unknown, into?: Record<string, Tensor>, into1?: Tensor): Promise<unknown> {
+  /**
+   * Turn tensor descriptors back into Tensors; `into` names caller tensors that receive top-level results,
+   * or is 'views' for TensorViews that give the worker its regions back when released.
+   */
+  private async decode(value: unknown, into?: Record<string, Tensor> | 'views', into1?: Tensor): Promise<unknown> {
     if (isTensorRef(value)) {
+      if (into === 'views') {
+        return this.arena.view(value, () => {
+          this.queueRelease(value);
+        });
+      }
       try {
         return await this.arena.read(value, into1);
       } finally {
         this.queueRelease(value);
       }
     }
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.decode(v)));
+    const inner = into === 'views' ? into : undefined;
+    if (Array.isArray(value)) return Promise.all(value.map((v) => this.decode(v, inner)));
     if (value && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await this.decode(v, undefined, into?.[k]);
+      for (const [k, v] of Object.entries(value)) {
+        out[k] = await this.decode(v, inner, into === 'views' ? undefined : into?.[k]);
+      }
       return out;
     }
     return value;
@@ -343,11 +371,18 @@ export class Recognite implements AsyncDisposable {
   }
 
   /**
-   * Folder and name prefix of this session's shared-memory files, and how Node moves bytes in and
-   * out of them: 'mapped' with the native add-on, 'file-io' without it (diagnostics and tests).
+   * Folder and name prefix of this session's shared-memory files, how Node moves bytes in and
+   * out of them ('mapped' with the native add-on, 'file-io' without it), the size of Node's pooled
+   * segments and the number of live zero-copy TensorViews (diagnostics and tests).
    */
-  get sharedMemory(): { dir: string; prefix: string; mode: 'mapped' | 'file-io' } {
-    return { dir: this.arena.dir, prefix: this.arena.prefix, mode: this.arena.mode };
+  get sharedMemory(): {
+    dir: string;
+    prefix: string;
+    mode: 'mapped' | 'file-io';
+    pooledBytes: number;
+    liveViews: number;
+  } {
+    return { dir: this.arena.dir, prefix: this.arena.prefix, mode: this.arena.mode, ...this.arena.usage };
   }
 }
 

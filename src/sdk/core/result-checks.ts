@@ -18,6 +18,7 @@ const METHOD_RESULTS: Record<string, ResultSchemaName> = {
   ping: 'EmptyResult',
   release: 'EmptyResult',
   'shm.trim': 'EmptyResult',
+  'shm.shrink': 'EmptyResult',
   'recognizer.create': 'RecognizerDescription',
   'recognizer.mode': 'RecognizerDescription',
   'recognizer.forward': 'ForwardResult',

@@ -66,7 +66,8 @@ function describeData(data: unknown): string {
   return typeof data === 'object' ? data.constructor.name : typeof data;
 }
 
-class TensorImpl<T extends DType = DType> {
+/** The class behind `Tensor` (exported for TensorView to extend; use `Tensor`). @internal */
+export class TensorImpl<T extends DType = DType> {
   readonly data: DataTypeMap[T];
   readonly shape: readonly number[];
   readonly dtype: T;
