@@ -43,6 +43,8 @@ test('the session: start(), info(), echo(tensor)', async () => {
   const t = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
   const copy = await rt.echo(t);
   assert.deepEqual([...copy.data], [...t.data]);
+  using view = await rt.echo(t, { view: true }); // a TensorView, released at the end of the block
+  assert.deepEqual([...view.data], [...t.data]);
 });
 
 test('data, model, training, embedding and evaluation with only their required options', async () => {
