@@ -160,6 +160,25 @@ describe('fit', () => {
   });
 });
 
+describe('precision', () => {
+  test("bf16: one epoch trains, FitResult.config says so, and bf16 embeddings agree with fp32's", async () => {
+    await using model = await freshModel();
+    const { history, config } = await model.fit({ ...BASE, train: parts.train, epochs: 1, precision: 'bf16' });
+    assert.equal(config.precision, 'bf16');
+    assert.ok(Number.isFinite(history[0]!.loss), `loss ${history[0]!.loss}`);
+    const full = await model.embedDataset(parts.query, { size: SIZE });
+    const half = await model.embedDataset(parts.query, { size: SIZE, precision: 'bf16' });
+    assert.equal(half.embeddings.dtype, 'float32');
+    const dim = full.embeddings.shape[1]!;
+    for (let row = 0; row < full.embeddings.shape[0]!; row++) {
+      const a = full.embeddings.data.subarray(row * dim, (row + 1) * dim);
+      const b = half.embeddings.data.subarray(row * dim, (row + 1) * dim);
+      const cosine = a.reduce((sum, v, i) => sum + v * b[i]!, 0); // both of norm 1
+      assert.ok(cosine >= 0.99, `row ${row}: cosine ${cosine}`); // bf16 keeps 8 mantissa bits
+    }
+  });
+});
+
 describe('a model busy with a job', () => {
   test('BAD CALL - other calls on it are refused until fit() ends, then work again', async () => {
     await using model = await freshModel();

@@ -24,6 +24,7 @@ def options(csv, workers):
         "margin": 0.2,
         "seed": 7,
         "numWorkers": workers,
+        "precision": "fp32",
         "checkpointDir": None,
         "resumeFrom": None,
     }

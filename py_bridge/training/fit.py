@@ -13,7 +13,6 @@ is read as a required key: TypeScript sends them resolved.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Any
@@ -28,10 +27,11 @@ from data.transforms import train_transform
 from evaluation.report import evaluate
 from model.checkpoints import is_training_checkpoint, read_mapping, save_atomic
 from model.embedding import embed_frame
+from model.precision import check_precision, grad_scaler
 from model.recognizer import Recognizer
 from model.store import load_state
 from training.loader import seeded_loader
-from training.loss import cosface_loss
+from training.steps import StepSetup, train_epoch
 
 
 def validation_metrics(
@@ -53,8 +53,10 @@ def validation_metrics(
     return {"top1": report["accuracy"], "top5": report["top_k_accuracy"], "mAP": report["mAP"]}
 
 
-def resume(model: Recognizer, optimizer: torch.optim.Optimizer, path: str) -> tuple[int, list[dict[str, Any]]]:
-    """Restore model and optimizer from a ``fit`` checkpoint; returns its epoch and history."""
+def resume(
+    model: Recognizer, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler | None, path: str
+) -> tuple[int, list[dict[str, Any]]]:
+    """Restore model, optimizer and (fp16) loss scale from a ``fit`` checkpoint; returns its epoch and history."""
     checkpoint = read_mapping(path, "resumeFrom")
     if not is_training_checkpoint(checkpoint):
         raise BridgeValidationError(
@@ -66,6 +68,8 @@ def resume(model: Recognizer, optimizer: torch.optim.Optimizer, path: str) -> tu
         optimizer.load_state_dict(checkpoint["optimizer"])
     except (ValueError, KeyError) as exc:
         raise BridgeValidationError(f"the optimizer state in {path} does not fit: {exc}", path="resumeFrom") from None
+    if scaler is not None and "scaler" in checkpoint:  # absent when the run resumed from was not fp16
+        scaler.load_state_dict(checkpoint["scaler"])
     return int(checkpoint["epoch"]), list(checkpoint["history"])
 
 
@@ -92,6 +96,8 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     seed = int(options["seed"])
     scale, margin = float(options["logitScale"]), float(options["margin"])
     workers = int(options["numWorkers"])
+    precision = str(options["precision"])
+    check_precision(precision, device, training=True)
 
     frame = read_csv(DatasetSpec.from_json(options["train"], "train"), "train")
     classes = sorted_labels(frame)
@@ -111,7 +117,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             ),
             read_csv(DatasetSpec.from_json(options["validation"]["query"], "validation.query"), "validation.query"),
         )
-    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0, "tta": "none"}
+    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0, "tta": "none", "precision": precision}
 
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -119,10 +125,11 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
         momentum=float(options["momentum"]),
         weight_decay=float(options["weightDecay"]),
     )
+    setup = StepSetup(optimizer, grad_scaler(device, precision), device, precision, scale, margin)
     history: list[dict[str, Any]] = []
     first_epoch = 0
     if options["resumeFrom"] is not None:
-        first_epoch, history = resume(model, optimizer, options["resumeFrom"])
+        first_epoch, history = resume(model, optimizer, setup.scaler, options["resumeFrom"])
     checkpoint_dir = options["checkpointDir"]
     if checkpoint_dir:
         try:
@@ -137,36 +144,11 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     for epoch in range(first_epoch, epochs):
         torch.manual_seed(seed + epoch)  # dropout, and augmentation when the loader has no workers
         loader = seeded_loader(train_set, batch_size, workers, seed + epoch, drop_last)
-        model.train()
-        epoch_start, seen, total_loss = time.monotonic(), 0, 0.0
-        for step, (x, y) in enumerate(loader, start=1):
-            ctx.check_cancelled()  # stop between batches: the model holds whole steps only
-            logits = model(x.to(device))
-            loss = cosface_loss(logits, y.to(device), scale, margin)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_value = loss.detach().item()
-            seen += len(y)
-            total_loss += loss_value * len(y)
-            elapsed = time.monotonic() - epoch_start
-            rate = seen / elapsed if elapsed > 0 else 0.0
-            remaining = (steps - step) * (elapsed / step) + (epochs - epoch - 1) * (elapsed / step) * steps
-            ctx.report(
-                {
-                    "type": "batch",
-                    "epoch": epoch + 1,
-                    "epochs": epochs,
-                    "step": step,
-                    "steps": steps,
-                    "loss": loss_value,
-                    "samplesPerSec": rate,
-                    "etaSeconds": remaining,
-                }
-            )
+        epoch_start = time.monotonic()
+        loss = train_epoch(model, loader, setup, ctx, epoch, epochs, steps)  # raises when the loss is not finite
         record: dict[str, Any] = {
             "epoch": epoch + 1,
-            "loss": total_loss / max(seen, 1),
+            "loss": loss,
             "seconds": time.monotonic() - epoch_start,
         }
         if validation:
@@ -182,11 +164,10 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
                     "history": history,
                     "classes": classes,
                     "config": {"model": _model_config(model), "fit": _plain(options)},
+                    **({"scaler": setup.scaler.state_dict()} if setup.scaler is not None else {}),
                 },
                 os.path.join(checkpoint_dir, "last.pt"),
             )
         ctx.report({"type": "epoch", **record, "epochs": epochs})
-        if math.isnan(record["loss"]):
-            raise BridgeValidationError("the loss became NaN: lower lr or logitScale", path="lr")
     model.train(was_training)
     return {"history": history, "seconds": time.monotonic() - started, "classes": classes}

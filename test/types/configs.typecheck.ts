@@ -35,6 +35,10 @@ export async function typeTests(rt: Recognite): Promise<void> {
   use(badStart, badDevice);
   const train = { csv: 'data.csv' };
   const fit: FitOptions = { train, epochs: 1 };
+  const bf16: FitOptions = { train, epochs: 1, precision: 'bf16' };
+  // @ts-expect-error not a precision
+  const fp8: FitOptions = { train, epochs: 1, precision: 'fp8' };
+  use(bf16, fp8);
   // @ts-expect-error epochs is required
   const noEpochs: FitOptions = { train };
   // @ts-expect-error batchSize, not batchsize

@@ -72,8 +72,11 @@ describe('minimal calls send resolved configs', () => {
     assert.equal(options.numWorkers, defaultNumWorkers());
     assert.equal(options.validation, null);
     assert.equal(options.checkpointDir, null);
+    assert.equal(options.precision, 'fp32');
     assert.deepEqual(options.train, { csv, imageColumn: 'image', labelColumn: 'label' });
     assert.deepEqual(result.config, options);
+    const bf16 = await m.fit({ train: ds, epochs: 1, precision: 'bf16' });
+    assert.equal(bf16.config.precision, 'bf16');
   });
 
   test('embed(paths) and embedDataset(ds)', async () => {
@@ -81,6 +84,7 @@ describe('minimal calls send resolved configs', () => {
     await m.embed(['a.png']);
     const first = worker.last('recognizer.embedFiles') as { options: unknown; paths: string[]; dataset: unknown };
     assertResolved('EmbedConfig', first.options);
+    assert.equal((first.options as { precision: string }).precision, 'fp32');
     assert.equal(first.dataset, null);
     assert.equal(first.paths.length, 1);
     worker.jobDone = true;
@@ -142,6 +146,9 @@ describe('typed errors, before anything reaches the worker', () => {
     assert.deepEqual(await problemPaths(() => m.fit({ train: ds, epochs: 0.5 })), ['epochs', 'epochs']); // integer, ≥ 1
     assert.deepEqual(await problemPaths(() => m.fit({ train: ds } as never)), ['epochs']);
     assert.deepEqual(await problemPaths(() => m.embed(['a.png'], { tta: 'mirror' as never })), ['tta']);
+    assert.deepEqual(await problemPaths(() => m.fit({ train: ds, epochs: 1, precision: 'fp8' as never })), [
+      'precision',
+    ]);
     assert.deepEqual(await problemPaths(() => m.evaluate({ gallery: ds, query: ds, metric: 'l2' as never })), [
       'metric',
     ]);
