@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
 
 from bridge.errors import BridgeValidationError
+from data.workers import loader_context
 
 # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they are still the pinned,
 # tested path here (the issue asks for torchvision's decoding), so the notice is not repeated to users.
@@ -108,11 +110,24 @@ def sorted_labels(frame: pd.DataFrame) -> list[Any]:
         return sorted(labels, key=str)
 
 
+def item_seed(seed: int, row: int) -> int:
+    """A 63-bit seed for the random view of ``row`` in the epoch whose seed is ``seed``.
+
+    ``SeedSequence`` mixes both numbers, so (epoch e, row 1) and (epoch e + 1, row 0) differ.
+    """
+    return int(np.random.SeedSequence([seed, row]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+
+
 class ImageDataset(Dataset):
-    """Rows of a checked CSV, decoded and transformed on access; labels as class indices."""
+    """Rows of a checked CSV, decoded and transformed on access; labels as class indices.
+
+    A key is a row index, or ``(seed, row)`` for a random transform (``TrainTransform``): its draws
+    then come from a generator seeded by ``item_seed(seed, row)``, so a row's view depends on the
+    epoch's seed and the row alone, not on which loader process decodes it, nor on ``numWorkers``.
+    """
 
     def __init__(
-        self, frame: pd.DataFrame, transform: Callable[[torch.Tensor], torch.Tensor], classes: list[str] | None = None
+        self, frame: pd.DataFrame, transform: Callable[..., torch.Tensor], classes: list[str] | None = None
     ) -> None:
         """``classes`` fixes the label → index mapping (sorted labels by default)."""
         self.frame = frame.reset_index(drop=True)
@@ -125,12 +140,40 @@ class ImageDataset(Dataset):
         """Number of rows."""
         return len(self.frame)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        """The transformed image of row ``i`` and its class index."""
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        """The transformed image of a row and its class index (see the class for the keys)."""
+        if isinstance(key, tuple):
+            seed, i = key
+            generator = torch.Generator().manual_seed(item_seed(seed, i))
+            return self.transform(self._image(i), generator), self.targets[i]
+        return self.transform(self._image(key)), self.targets[key]
+
+    def _image(self, i: int) -> torch.Tensor:
         row = self.frame.iloc[i]
-        return self.transform(load_image(row["image"], int(row["row"]))), self.targets[i]
+        return load_image(row["image"], int(row["row"]))
 
 
-def make_loader(dataset: Dataset, batch_size: int, num_workers: int) -> DataLoader:
-    """A DataLoader over ``dataset`` in row order (embedding, evaluation): nothing random happens in it."""
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers, drop_last=False)
+def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
+    """DataLoader settings every loader shares: where its processes come from, and pinned batches for a GPU.
+
+    Pinned (page-locked) batches let the copy to the GPU run asynchronously (``non_blocking``).
+    Each loader gets its own generator for the base seed it draws, so making one never moves torch's
+    global generator, which other jobs' models draw from.
+    """
+    options: dict[str, Any] = {
+        "num_workers": num_workers,
+        "pin_memory": device.type == "cuda",
+        "generator": torch.Generator().manual_seed(0),
+    }
+    if num_workers > 0:
+        options["multiprocessing_context"] = loader_context()
+    return options
+
+
+def make_loader(dataset: Dataset, batch_size: int, num_workers: int, device: torch.device | None = None) -> DataLoader:
+    """A DataLoader over ``dataset`` in row order (embedding, evaluation): nothing random happens in it.
+
+    ``device``: where the batches go (pinned memory for a GPU); None: the CPU.
+    """
+    options = loader_options(num_workers, device if device is not None else torch.device("cpu"))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, **options)

@@ -91,7 +91,7 @@ def embed_frame(
     check_precision(precision, device)
     size = int(options["size"])
     dataset = ImageDataset(frame, three_crop_transform(size) if tta.startswith("threeCrop") else eval_transform(size))
-    loader = make_loader(dataset, int(options["batchSize"]), int(options["numWorkers"]))
+    loader = make_loader(dataset, int(options["batchSize"]), int(options["numWorkers"]), device)
     return embed_batches(model, device, (x for x, _ in loader), len(dataset), tta, precision, ctx, phase, progress)
 
 

@@ -12,11 +12,13 @@ import gc
 import os
 import socket
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import torch
 from torchvision import models
 
+from bridge import rng
 from bridge.errors import BridgeValidationError
 from model.checkpoints import is_training_checkpoint, read_mapping, save_atomic
 from model.recognizer import Recognizer
@@ -36,7 +38,7 @@ def create(config: dict[str, Any], device: torch.device) -> tuple[int, Recognize
     global _next_id
     name = config["modelName"]
     weights = _resolve_weights(name, config["weights"]) if config["weights"] is not None else None
-    with torch.random.fork_rng(devices=[]):
+    with rng.LOCK, torch.random.fork_rng(devices=[]):  # LOCK: no job's stream moves meanwhile (bridge/rng.py)
         torch.manual_seed(int(config["seed"]))
         model = Recognizer(
             name,
@@ -91,7 +93,8 @@ def run(model: Recognizer, x: torch.Tensor, eval_mode: bool) -> torch.Tensor:
     if eval_mode:
         model.eval()
     try:
-        with torch.no_grad():
+        # in training mode dropout draws from the global generators, which a fit's stream may be holding
+        with torch.no_grad(), rng.LOCK if model.training else nullcontext():
             return model(x.to(device))
     finally:
         model.train(was_training)

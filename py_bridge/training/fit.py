@@ -6,8 +6,9 @@ trains with the unscaled cosines (``logitScale: 1``), which leaves the loss stuc
 ln(classes); a scale of 16 without a margin (and without flips) is the default here, measured on
 two data sets (docs/BENCHMARKS.md, ``npm run bench:loss`` and ``bench:defaults``). Every epoch can end with an
 atomic checkpoint, and a run resumed from one gives the same result as an uninterrupted
-run with the same seed: data order and augmentation are drawn from ``seed + epoch``, in loader
-worker processes too (loader.py seeds each from ``seed + epoch`` and its worker id). Every option
+run with the same seed: data order and augmentation are drawn from ``seed + epoch`` (per row, in
+whichever loader process decodes it: loader.py), dropout from this fit's own stream reseeded with
+``seed + epoch`` (bridge/rng.py), so other jobs in the worker change nothing. Every option
 is read as a required key: TypeScript sends them resolved.
 """
 
@@ -22,6 +23,7 @@ import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.jobs import JobContext
+from bridge.rng import JobStream
 from data.dataset import DatasetSpec, ImageDataset, read_csv, sorted_labels
 from data.transforms import train_transform
 from evaluation.report import evaluate
@@ -30,7 +32,7 @@ from model.embedding import embed_frame
 from model.precision import check_precision, grad_scaler
 from model.recognizer import Recognizer
 from model.store import load_state
-from training.loader import seeded_loader
+from training.loader import TrainingLoader
 from training.steps import StepSetup, train_epoch
 
 
@@ -117,7 +119,14 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             ),
             read_csv(DatasetSpec.from_json(options["validation"]["query"], "validation.query"), "validation.query"),
         )
-    embed_options = {"size": size, "batchSize": batch_size, "numWorkers": 0, "tta": "none", "precision": precision}
+    # validation decodes with the fit's loader processes: the device would wait on one core otherwise
+    embed_options = {
+        "size": size,
+        "batchSize": batch_size,
+        "numWorkers": workers,
+        "tta": "none",
+        "precision": precision,
+    }
 
     optimizer = torch.optim.SGD(
         model.parameters(),
@@ -125,7 +134,8 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
         momentum=float(options["momentum"]),
         weight_decay=float(options["weightDecay"]),
     )
-    setup = StepSetup(optimizer, grad_scaler(device, precision), device, precision, scale, margin)
+    stream = JobStream(device)  # dropout draws from this fit's own stream, not the one other jobs share
+    setup = StepSetup(optimizer, grad_scaler(device, precision), device, precision, scale, margin, stream)
     history: list[dict[str, Any]] = []
     first_epoch = 0
     if options["resumeFrom"] is not None:
@@ -141,11 +151,12 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
 
     drop_last = len(train_set) > batch_size  # a last batch of one would break BatchNorm
     steps = len(train_set) // batch_size if drop_last else 1
+    loader = TrainingLoader(train_set, batch_size, workers, drop_last, device)  # its processes serve every epoch
     for epoch in range(first_epoch, epochs):
-        torch.manual_seed(seed + epoch)  # dropout, and augmentation when the loader has no workers
-        loader = seeded_loader(train_set, batch_size, workers, seed + epoch, drop_last)
+        stream.reseed(seed + epoch)  # dropout; order and augmentation follow from the epoch's seed in the loader
         epoch_start = time.monotonic()
-        loss = train_epoch(model, loader, setup, ctx, epoch, epochs, steps)  # raises when the loss is not finite
+        batches = loader.epoch(seed + epoch)
+        loss = train_epoch(model, batches, setup, ctx, epoch, epochs, steps)  # raises when the loss is not finite
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "loss": loss,

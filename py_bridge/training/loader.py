@@ -1,46 +1,67 @@
-"""The shuffled, augmenting training loader, reproducible from one seed with or without worker processes.
+"""The shuffled, augmenting training loader: made once per fit, reproducible from each epoch's seed.
 
-The order of the rows comes from a generator seeded with ``seed``; each loader worker process
-seeds its own random generators (torch's, numpy's and ``random``'s: random crops and flips draw
-from them) from ``seed`` and its worker id through ``worker_init_fn``, so the augmentation of a
-row never depends on which process happened to load it, on the machine's core count (as long
-as the same ``numWorkers`` is given) or on what ran in the process before.
+An epoch's row order is a permutation drawn from a generator seeded with that epoch's seed, and
+every row travels to the loader processes as ``(seed, row)``: its random crop and flip come from
+a generator seeded by both (``ImageDataset``), in whichever process decodes it. So an epoch's
+batches follow from its seed alone: not from ``numWorkers``, the machine's core count, what ran
+before in the process, or other jobs running beside this one; and a fit resumed at epoch e draws
+exactly what an uninterrupted one draws there. Because nothing is seeded per process, the loader
+processes can stay up for the whole fit (``persistent_workers``) instead of being started again
+every epoch.
 """
 
 from __future__ import annotations
 
-import functools
-import random
+from collections.abc import Iterator
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from data.dataset import loader_options
 
 
-def worker_seed(seed: int, worker_id: int) -> int:
-    """A 63-bit seed for loader worker ``worker_id`` of the epoch whose seed is ``seed``.
+class EpochSampler(Sampler[tuple[int, int]]):
+    """The rows of one epoch as ``(seed, row)`` keys, in an order drawn from ``seed`` (set before each epoch)."""
 
-    ``SeedSequence`` mixes both numbers, so (epoch e, worker 1) and (epoch e + 1, worker 0) differ.
-    """
-    return int(np.random.SeedSequence([seed, worker_id]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+    def __init__(self, rows: int) -> None:
+        """A sampler over ``rows`` rows; ``seed`` is set per epoch."""
+        self.rows = rows
+        self.seed = 0
+
+    def __len__(self) -> int:
+        """Rows per epoch."""
+        return self.rows
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """This epoch's keys, read when the epoch starts (prefetching reads ahead within it only)."""
+        seed = self.seed
+        order = torch.randperm(self.rows, generator=torch.Generator().manual_seed(seed))
+        return iter([(seed, row) for row in order.tolist()])
 
 
-def seed_worker(seed: int, worker_id: int) -> None:
-    """``worker_init_fn``: seed every random generator of this loader worker process."""
-    state = worker_seed(seed, worker_id)
-    torch.manual_seed(state)
-    random.seed(state)
-    np.random.seed(state % 2**32)
+class TrainingLoader:
+    """The training batches of every epoch, from one DataLoader whose processes live as long as it does."""
 
+    def __init__(
+        self, dataset: Dataset, batch_size: int, num_workers: int, drop_last: bool, device: torch.device
+    ) -> None:
+        """``dataset`` takes ``(seed, row)`` keys (``ImageDataset`` with a random transform)."""
+        self.sampler = EpochSampler(len(dataset))  # type: ignore[arg-type]
+        self.loader = DataLoader(
+            dataset,
+            batch_size=batch_size,
+            sampler=self.sampler,
+            drop_last=drop_last,
+            # the processes go when the loader does (when fit returns, or its job is forgotten)
+            persistent_workers=num_workers > 0,
+            **loader_options(num_workers, device),
+        )
 
-def seeded_loader(dataset: Dataset, batch_size: int, num_workers: int, seed: int, drop_last: bool) -> DataLoader:
-    """A shuffling DataLoader whose order and augmentation follow from ``seed`` alone (for a given ``num_workers``)."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=num_workers,
-        generator=torch.Generator().manual_seed(seed),
-        worker_init_fn=functools.partial(seed_worker, seed),
-        drop_last=drop_last,
-    )
+    def epoch(self, seed: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of the epoch whose seed is ``seed``."""
+        self.sampler.seed = seed
+        return iter(self.loader)
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return len(self.loader)

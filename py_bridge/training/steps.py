@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.jobs import JobContext
+from bridge.rng import JobStream
 from model.layout import channels_last, to_device, wants_channels_last
 from model.precision import autocast
 from model.recognizer import Recognizer
@@ -37,6 +39,7 @@ class StepSetup:
     precision: str
     logit_scale: float
     margin: float
+    rng: JobStream | None = None  # this fit's dropout stream (bridge/rng.py); None: the global generators
 
 
 def syncs_cost(device: torch.device) -> bool:
@@ -55,7 +58,7 @@ def non_finite(value: float, epoch: int, step: int, precision: str) -> BridgeVal
 def train_step(model: Recognizer, x: torch.Tensor, y: torch.Tensor, setup: StepSetup, nhwc: bool) -> torch.Tensor:
     """One optimisation step; returns the step's loss, still on the device."""
     x, y = to_device(x, setup.device, nhwc), y.to(setup.device, non_blocking=True)
-    with autocast(setup.device, setup.precision):
+    with autocast(setup.device, setup.precision), setup.rng.active() if setup.rng else nullcontext():
         logits = model(x)  # float32: the recognizer computes its cosine logits outside autocast
     loss = cosface_loss(logits, y, setup.logit_scale, setup.margin)
     setup.optimizer.zero_grad(set_to_none=True)
