@@ -26,6 +26,12 @@ describe('one worker', () => {
     assert.equal(info.device, info.cuda ? 'cuda:0' : 'cpu');
     assert.equal(info.threads, 1);
     assert.ok(isAlive(info.pid));
+    assert.equal(info.deterministic, false, 'the default');
+  });
+
+  test('deterministic: true sets torch to deterministic algorithms, as info() reports', async () => {
+    await using rt = await Recognite.start({ device: 'cpu', deterministic: true });
+    assert.equal((await rt.info()).deterministic, true);
   });
 
   test('close() is idempotent, removes the files and stops the worker; later calls get ClosedError', async () => {

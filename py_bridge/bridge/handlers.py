@@ -11,7 +11,7 @@ import platform
 import sys
 from typing import Any
 
-from bridge import jobs
+from bridge import jobs, reproducibility
 from bridge.errors import EnvironmentProblem, describe
 from bridge.state import STATE
 
@@ -19,11 +19,13 @@ from bridge.state import STATE
 def boot(payload: dict[str, Any]) -> dict[str, Any]:
     """Guard stdio, import torch once, pick the device, map shared memory, and say whether test handlers exist.
 
-    ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, maxBytes, testHandlers}``.
+    ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, maxBytes,
+    deterministic, testHandlers}``.
     """
     from bridge.stdio_guard import guard_stdio
 
     guard_stdio(payload["logPath"])
+    reproducibility.prepare_environment(bool(payload["deterministic"]))  # before torch can touch CUDA
     try:
         import torch
         import torchvision  # noqa: F401 - imported once here for the whole session
@@ -38,6 +40,7 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
     from bridge.shm import SharedMemory
 
     STATE.device = resolve_device(payload["device"])
+    reproducibility.apply(bool(payload["deterministic"]), STATE.device)
     if payload["threads"] is not None:  # null: torch's own choice (behaviour, not a default)
         torch.set_num_threads(int(payload["threads"]))
     STATE.test_handlers = bool(payload["testHandlers"])
@@ -72,6 +75,7 @@ def info(payload: dict[str, Any]) -> dict[str, Any]:
         "cudaDevices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
         "threads": torch.get_num_threads(),
         "pid": os.getpid(),
+        "deterministic": reproducibility.is_deterministic(),
         **_gpu_info(torch, STATE.device),
     }
 

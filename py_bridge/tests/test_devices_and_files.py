@@ -78,3 +78,79 @@ def test_every_torch_save_goes_through_save_atomic_and_every_load_maps_to_the_cp
         assert isinstance(keywords.get("weights_only"), ast.Constant) and keywords["weights_only"].value is True, (
             f"{file}:{call.lineno}: torch.load without weights_only=True"
         )
+
+
+@pytest.fixture
+def torch_flags(monkeypatch):
+    """Restore torch's determinism flags and the cuBLAS setting after a test that sets them."""
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    yield
+    torch.use_deterministic_algorithms(saved[0])
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[1], saved[2]
+
+
+def test_deterministic_mode_sets_torch_flags_and_the_cublas_workspace(torch_flags):
+    import os
+
+    from bridge import reproducibility
+
+    reproducibility.prepare_environment(True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    reproducibility.apply(True, torch.device("cuda", 0))  # only flags: no GPU is touched
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert reproducibility.is_deterministic()
+
+
+def test_without_deterministic_mode_cudnn_benchmarks_on_a_gpu_only(torch_flags, monkeypatch):
+    import os
+
+    from bridge import reproducibility
+
+    reproducibility.prepare_environment(False)
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")  # the user's own deterministic choice stays
+    reproducibility.prepare_environment(True)
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"
+    reproducibility.apply(False, torch.device("cuda", 0))
+    assert torch.backends.cudnn.benchmark and not torch.are_deterministic_algorithms_enabled()
+    reproducibility.apply(False, torch.device("cpu"))
+    assert not torch.backends.cudnn.benchmark and not reproducibility.is_deterministic()
+
+
+def test_a_cpu_fit_runs_in_deterministic_mode(torch_flags, tmp_path):
+    # deterministic algorithms raise for operations that have none: fit's must all have one
+    from bridge import reproducibility
+    from bridge.jobs import JobContext
+    from data.synthetic import generate
+    from model.recognizer import Recognizer
+    from training.fit import fit
+
+    csv = generate(tmp_path, 2, 4, size=32, seed=0)["csvPath"]
+    gallery = {"csv": csv, "imageColumn": "image", "labelColumn": "label"}
+    reproducibility.apply(True, torch.device("cpu"))
+    options = {
+        "train": gallery,
+        "validation": {"gallery": gallery, "query": gallery},
+        "epochs": 1,
+        "batchSize": 4,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weightDecay": 5e-4,
+        "size": 32,
+        "hflip": True,
+        "logitScale": 16.0,
+        "margin": 0.2,  # one_hot and a scatter
+        "seed": 0,
+        "numWorkers": 0,
+        "checkpointDir": None,
+        "resumeFrom": None,
+        "precision": "fp32",
+    }
+    result = fit(Recognizer("shufflenet_v2_x0_5", num_classes=2), torch.device("cpu"), options, JobContext())
+    assert result["history"][0]["top1"] >= 0

@@ -51,6 +51,16 @@ export interface StartOptions {
    * @TJS-type integer
    */
   threads?: number;
+  /**
+   * Make every run repeat exactly on CUDA too. On the CPU the same seeds give the same run anyway;
+   * on a GPU that takes deterministic algorithms only (`torch.use_deterministic_algorithms`, cuDNN's
+   * deterministic convolutions without timing, `CUBLAS_WORKSPACE_CONFIG=:4096:8`), which is slower,
+   * by how much depends on the model, and an operation with no deterministic CUDA version then fails
+   * with torch's error naming it. `false` lets cuDNN time and keep the fastest algorithm for each
+   * input shape (`cudnn.benchmark`): faster, but runs on a GPU differ in the last bits and drift apart.
+   * @default false
+   */
+  deterministic?: boolean;
 }
 
 /** What `rt.info()` returns. */
@@ -76,6 +86,8 @@ export interface WorkerInfo {
   cudaVersion: string | null;
   /** The cuDNN version torch uses (e.g. 91002), or null where there is none. */
   cudnnVersion: number | null;
+  /** Whether torch runs deterministically (StartOptions.deterministic), as its flags say. */
+  deterministic: boolean;
 }
 
 /** The default of StartOptions.callTimeoutMs, read from its generated schema (the one source). */
@@ -114,6 +126,7 @@ export class Recognite implements AsyncDisposable {
     const resolved = resolveOptions('StartOptions', options) as StartOptions & {
       device: Device;
       callTimeoutMs: number;
+      deterministic: boolean;
     };
     // the schema's pattern for `cuda:${number}` (generated from the template type) also takes 'cuda:'
     if (resolved.device.startsWith('cuda:') && !/^cuda:\d+$/.test(resolved.device)) {
@@ -138,6 +151,7 @@ export class Recognite implements AsyncDisposable {
         {
           device: resolved.device,
           threads: resolved.threads ?? null,
+          deterministic: resolved.deterministic,
           shmDir: arena.dir,
           prefix: arena.prefix,
           primaryBytes: DEFAULT_PRIMARY_BYTES, // the worker's output segment, as big as ours
