@@ -115,3 +115,10 @@ def test_an_epoch_is_the_same_batches_with_and_without_loader_processes(csv):
         assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert all(torch.equal(x, y) for x, y in zip(inline[0], inline[2], strict=True)), "seed 3 twice"
     assert not torch.equal(inline[0][0], inline[1][0]), "another epoch, other batches"
+
+
+def test_the_row_order_is_that_of_a_shuffling_data_loader_seeded_alike():
+    sampler = loader.EpochSampler(50)
+    sampler.seed = 9
+    reference = torch.utils.data.DataLoader(range(50), shuffle=True, generator=torch.Generator().manual_seed(9))
+    assert [row for _, row in sampler] == [int(i) for i in reference]

@@ -35,7 +35,11 @@ class EpochSampler(Sampler[tuple[int, int]]):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         """This epoch's keys, read when the epoch starts (prefetching reads ahead within it only)."""
         seed = self.seed
-        order = torch.randperm(self.rows, generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        # the base-seed draw a shuffling DataLoader makes from its generator first: the order stays
+        # that of a DataLoader(shuffle=True) seeded alike, as earlier versions drew it
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+        order = torch.randperm(self.rows, generator=generator)
         return iter([(seed, row) for row in order.tolist()])
 
 
