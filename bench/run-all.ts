@@ -70,7 +70,8 @@ function run(bench: Benchmark, dir: string): { fragment?: string; rows: SummaryR
   });
   console.log(`=== ${bench.name}: ${((Date.now() - started) / 1000).toFixed(0)} s, exit ${result.status}`);
   if (result.status !== 0 || !existsSync(reportPath) || !existsSync(summaryPath)) {
-    const why = result.status !== 0 ? `exit ${result.status ?? result.signal}` : 'wrote no report';
+    const why =
+      result.error?.message ?? (result.status !== 0 ? `exit ${result.status ?? result.signal}` : 'wrote no report');
     return { rows: [{ benchmark: bench.name, work: '', goal: '', measured: `failed: ${why}`, met: false }] };
   }
   const rows = JSON.parse(readFileSync(summaryPath, 'utf8')) as SummaryRow[];

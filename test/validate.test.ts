@@ -22,7 +22,7 @@ test('valid options pass', () => {
 
 test('BAD CALL - a misspelt option suggests the right one', () => {
   assert.deepEqual(problemsOf({ devcie: 'cpu' }), [
-    "devcie: unknown option (did you mean 'device'?); valid options: python, device, callTimeoutMs, shmDir, threads",
+    "devcie: unknown option (did you mean 'device'?); valid options: python, device, callTimeoutMs, shmDir, threads, deterministic",
   ]);
 });
 

@@ -223,23 +223,27 @@ class SharedMemory:
 
     # --- Python -> TypeScript -------------------------------------------------
     def write(self, tensor: torch.Tensor) -> TensorRef:
-        """Copy a tensor (any device) into a fresh output region and describe it."""
-        array = tensor.detach().to("cpu").contiguous().numpy()
+        """Copy a tensor (any device, any strides) into a fresh output region and describe it.
+
+        One copy straight into the segment: a GPU tensor is not staged in pageable memory first, and
+        a non-contiguous one is not made contiguous first (``copy_`` reads any layout).
+        """
         name = TORCH_TO_NAME.get(tensor.dtype)
         if name is None:
             raise BridgeValidationError(f"cannot send dtype {tensor.dtype} to TypeScript")
-        shape = tuple(array.shape)
-        if array.nbytes == 0:
+        shape = tuple(tensor.shape)
+        nbytes = tensor.numel() * tensor.element_size()
+        if nbytes == 0:
             return TensorRef(os.path.basename(self._pool.primary.path), 0, name, shape)
         with self._lock:
-            seg, offset, transient = self._pool.allocate(array.nbytes)
+            seg, offset, transient = self._pool.allocate(nbytes)
         ref = TensorRef(os.path.basename(seg.path), offset, name, shape, transient)
         try:
-            self._reserve(seg, offset, array.nbytes)
+            self._reserve(seg, offset, nbytes)
         except SharedMemoryFull:
             self.release([ref.to_json()])
             raise
-        seg.view(offset, name, shape)[...] = array
+        torch.from_numpy(seg.view(offset, name, shape)).copy_(tensor.detach())
         return ref
 
     @staticmethod

@@ -43,6 +43,23 @@ def test_write_then_release_reuses_space(shm):
     assert shm.write(torch.zeros(1)).offset == 0
 
 
+@pytest.mark.parametrize(
+    "tensor",
+    [
+        torch.arange(12, dtype=torch.float32).reshape(3, 4).T,  # non-contiguous: copied as its values, row-major
+        torch.arange(-6, 6, dtype=torch.int16).reshape(2, 6)[:, ::2],
+        torch.tensor([[True, False], [False, True]]),
+    ],
+)
+def test_write_copies_any_layout_once_into_the_segment(shm, tmp_path, tensor):
+    ref = shm.write(tensor)
+    assert ref.shape == tuple(tensor.shape)
+    raw = (tmp_path / ref.segment).read_bytes()
+    np_dtype = tensor.numpy().dtype
+    got = np.frombuffer(raw, np_dtype, count=tensor.numel(), offset=ref.offset).reshape(tensor.shape)
+    assert np.array_equal(got, tensor.numpy())
+
+
 def test_output_files_are_private(shm, tmp_path):
     shm.write(torch.ones(4))
     mode = stat.S_IMODE(os.stat(tmp_path / "recognite-test-py-0").st_mode)
