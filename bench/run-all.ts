@@ -2,7 +2,7 @@
 // in the same run, then the generated tables of docs/BENCHMARKS.md rewritten (machine, versions,
 // commands, medians and ratios). Each benchmark runs in its own process (bench/lib/contract.ts).
 //   npm run bench                           all of them, docs rewritten (about 15 minutes here)
-//   npm run bench -- --only train,evaluate  some of them (their sections only; the summary needs all)
+//   npm run bench -- --only train,evaluate  some of them (the summary keeps the others' last rows)
 //   npm run bench -- --quick                smoke-sized runs, nothing written
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Recognite } from 'recognite-ts';
 import { PACKAGE_ROOT } from '../src/sdk/core/package-root.js';
 import { table, type SummaryRow } from './lib/contract.js';
-import { replaceSection } from './lib/docs-sections.js';
+import { replaceSection, storedRows, withRows } from './lib/docs-sections.js';
 
 interface Benchmark {
   name: string;
@@ -84,7 +84,7 @@ async function machine(): Promise<string> {
   const info = await rt.info();
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   return (
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpu}, ` +
+    `Last run ${new Date().toISOString().slice(0, 10)} (each section says when it was measured) on ${cpus().length} × ${cpu}, ` +
     `${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, Python ${info.python}, ` +
     `torch ${info.torch}, torchvision ${info.torchvision}, ${info.threads} torch threads, device ${info.device}.`
   );
@@ -95,24 +95,34 @@ try {
   const header = await machine();
   const results = BENCHMARKS.filter((b) => wanted.includes(b.name)).map((b) => ({ bench: b, ...run(b, dir) }));
   const rows = results.flatMap((r) => r.rows);
-  const summary = table(
-    ['benchmark', 'work', 'goal', 'measured', 'met'],
-    rows.map((r) => [r.benchmark, r.work, r.goal, r.measured, r.met ? 'yes' : '**no**']),
-  );
-  console.log(`\n${header}\n\n${summary}`);
+  const summaryOf = (all: SummaryRow[]): string =>
+    table(
+      ['benchmark', 'work', 'goal', 'measured', 'met'],
+      all.map((r) => [r.benchmark, r.work, r.goal, r.measured, r.met ? 'yes' : '**no**']),
+    );
+  console.log(`\n${header}\n\n${summaryOf(rows)}`);
   if (values.quick) {
     console.log('\n(--quick: smoke-sized runs; docs/BENCHMARKS.md left as it is)');
   } else {
     const path = join(PACKAGE_ROOT, 'docs', 'BENCHMARKS.md');
     let doc = readFileSync(path, 'utf8');
-    if (wanted.length === BENCHMARKS.length) {
-      doc = replaceSection(doc, 'summary', `${header}\n\n${summary}`, '## Side by side with plain PyTorch');
-    }
+    const today = new Date().toISOString().slice(0, 10);
     for (const r of results) {
-      if (r.fragment) doc = replaceSection(doc, r.bench.name, r.fragment, r.bench.heading);
+      if (r.fragment)
+        doc = replaceSection(
+          doc,
+          r.bench.name,
+          withRows(`Measured ${today}.\n\n${r.fragment}`, r.rows),
+          r.bench.heading,
+        );
     }
+    // the summary is rebuilt from the rows every section keeps, so a partial run keeps it whole
+    const all = BENCHMARKS.flatMap((b) => storedRows<SummaryRow>(doc, b.name));
+    doc = replaceSection(doc, 'summary', `${header}\n\n${summaryOf(all)}`, '## Side by side with plain PyTorch');
     writeFileSync(path, doc);
-    console.log(`\ndocs/BENCHMARKS.md rewritten (${results.filter((r) => r.fragment).length} sections).`);
+    console.log(
+      `\ndocs/BENCHMARKS.md rewritten (${results.filter((r) => r.fragment).length} sections and the summary).`,
+    );
   }
   if (rows.some((r) => r.measured.startsWith('failed'))) process.exitCode = 1;
 } finally {

@@ -22,3 +22,20 @@ export function replaceSection(doc: string, name: string, body: string, heading:
   }
   return doc.slice(0, from) + inner + doc.slice(to + end.length);
 }
+
+const ROWS = /<!-- rows (\[.*?\]) -->/s;
+
+/** A section's body with its summary rows kept in a comment, so the summary can be rebuilt from the file. */
+export function withRows(body: string, rows: unknown[]): string {
+  return `${body.trim()}\n\n<!-- rows ${JSON.stringify(rows)} -->`;
+}
+
+/** The summary rows kept in section `name`, or none when it has not run yet. */
+export function storedRows<T>(doc: string, name: string): T[] {
+  const [start, end] = markers(name);
+  const from = doc.indexOf(start);
+  const to = doc.indexOf(end);
+  if (from === -1 || to === -1) return [];
+  const found = ROWS.exec(doc.slice(from, to));
+  return found ? (JSON.parse(found[1]!) as T[]) : [];
+}

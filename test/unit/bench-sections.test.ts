@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { markers, replaceSection } from '../../bench/lib/docs-sections.js';
+import { markers, replaceSection, storedRows, withRows } from '../../bench/lib/docs-sections.js';
 import { median, table } from '../../bench/lib/contract.js';
 
 const [start, end] = markers('train');
@@ -37,4 +37,12 @@ test('median and table', () => {
   assert.equal(median([4, 1, 3, 2]), 3);
   assert.throws(() => median([]), RangeError);
   assert.equal(table(['a', 'b'], [['1', '2']]), '| a | b |\n| --- | --- |\n| 1 | 2 |');
+});
+
+test('a section keeps its summary rows, so a partial run can rebuild the whole summary', () => {
+  const rows = [{ benchmark: 'train', work: 'w', goal: 'g', measured: '1.00× | ok', met: true }];
+  const doc = replaceSection('# B\n', 'train', withRows('| table |', rows), '### Train');
+  assert.deepEqual(storedRows(doc, 'train'), rows);
+  assert.deepEqual(storedRows(doc, 'evaluate'), [], 'a section that has not run has no rows');
+  assert.deepEqual(storedRows(replaceSection(doc, 'train', '| table |', '### Train'), 'train'), []);
 });

@@ -4,7 +4,7 @@
  * Every other public object (models, data sets, jobs) reaches Python through
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
-import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease, type TensorRef } from './arena.js';
+import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease } from './arena.js';
 import { DataApi } from '../data/data-api.js';
 import { Recognizer } from '../model/recognizer.js';
 import type { RecognizerConfig } from '../model/config.js';
@@ -16,91 +16,21 @@ import { Tensor } from './tensor.js';
 import type { TensorView } from './tensor-view.js';
 import { readLog, Transport } from './transport.js';
 import { ResultChecker } from './result-checks.js';
-import { loadSchema, resolveOptions } from './validate.js';
+import { resolveOptions } from './validate.js';
+import { TensorMarshal } from './marshal.js';
+import { DEFAULT_CALL_TIMEOUT_MS, type Device, type StartOptions, type WorkerInfo } from './start-options.js';
 
-/** Where the worker runs its tensors: 'auto' picks CUDA when torch sees a GPU, else the CPU. */
-export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
+export { DEFAULT_CALL_TIMEOUT_MS };
+export type { Device, StartOptions, WorkerInfo } from './start-options.js';
 
-export interface StartOptions {
-  /**
-   * Python interpreter for the worker. When omitted: $RECOGNITE_PYTHON, else the environment built
-   * by `npm run setup`, else `python3`.
-   */
-  python?: string;
-  /**
-   * Device for models and tensor math; asking for CUDA on a machine without it is a ValidationError.
-   * @default "auto"
-   */
-  device?: Device;
-  /**
-   * Time-out of each ordinary worker call, in milliseconds; 0 means none. Long work (training,
-   * embedding folders) runs as jobs with progress and is not subject to it.
-   * @default 600000
-   * @minimum 0
-   * @TJS-type integer
-   */
-  callTimeoutMs?: number;
-  /**
-   * Folder for the shared-memory files. When omitted: $RECOGNITE_SHM_DIR, else /dev/shm when
-   * writable, else the OS temp folder.
-   */
-  shmDir?: string;
-  /**
-   * torch's intra-op thread count. When omitted: torch's own choice (the number of cores).
-   * @minimum 1
-   * @TJS-type integer
-   */
-  threads?: number;
-  /**
-   * Make every run repeat exactly on CUDA too. On the CPU the same seeds give the same run anyway;
-   * on a GPU that takes deterministic algorithms only (`torch.use_deterministic_algorithms`, cuDNN's
-   * deterministic convolutions without timing, `CUBLAS_WORKSPACE_CONFIG=:4096:8`), which is slower,
-   * by how much depends on the model, and an operation with no deterministic CUDA version then fails
-   * with torch's error naming it. `false` lets cuDNN time and keep the fastest algorithm for each
-   * input shape (`cudnn.benchmark`): faster, but runs on a GPU differ in the last bits and drift apart.
-   * @default false
-   */
-  deterministic?: boolean;
-}
-
-/** What `rt.info()` returns. */
-export interface WorkerInfo {
-  python: string;
-  pythonExecutable: string;
-  torch: string;
-  torchvision: string;
-  numpy: string;
-  /** The device in use, as torch names it ('cpu', 'cuda:0'). */
-  device: string;
-  /** Whether torch sees a CUDA GPU. */
-  cuda: boolean;
-  cudaDevices: number;
-  /** torch.get_num_threads() */
-  threads: number;
-  pid: number;
-  /** The GPU in use (torch's name for it), or null on the CPU. */
-  gpuName: string | null;
-  /** Its total memory in bytes, or null on the CPU. */
-  gpuMemoryBytes: number | null;
-  /** The CUDA version torch was built with (null for a CPU-only build). */
-  cudaVersion: string | null;
-  /** The cuDNN version torch uses (e.g. 91002), or null where there is none. */
-  cudnnVersion: number | null;
-  /** Whether torch runs deterministically (StartOptions.deterministic), as its flags say. */
-  deterministic: boolean;
-}
-
-/** The default of StartOptions.callTimeoutMs, read from its generated schema (the one source). */
-export const DEFAULT_CALL_TIMEOUT_MS = loadSchema('StartOptions').properties?.callTimeoutMs?.default as number;
 /** Boot imports torch (seconds, longer on a cold disk): it gets its own generous limit. */
 const BOOT_TIMEOUT_MS = 300_000;
 
 export class Recognite implements AsyncDisposable {
   /** Data-set helpers that run in the worker: synthetic data sets and recognite's splits. */
   readonly data: DataApi = new DataApi(this);
-  private readonly releaseQueue: TensorRef[] = [];
-  private releaseScheduled = false;
   private closing: Promise<void> | undefined;
+  private readonly marshal: TensorMarshal;
 
   private constructor(
     private readonly transport: Transport,
@@ -109,6 +39,12 @@ export class Recognite implements AsyncDisposable {
     private readonly unhookExit: () => void,
     private readonly checker: ResultChecker | undefined,
   ) {
+    this.marshal = new TensorMarshal(arena, (release) => {
+      if (this.closing || !this.transport.alive) return; // the worker is gone or closing: its segments go with it
+      this.transport.call('release', { release }, this.callTimeoutMs).catch(() => {
+        // best effort, as above
+      });
+    });
     // A dead worker leaves nothing behind: its files go at once.
     void transport.exited.then(() => {
       this.arena.close();
@@ -251,22 +187,22 @@ export class Recognite implements AsyncDisposable {
     };
     let encoded: unknown;
     try {
-      encoded = await this.encode(payload, leases);
+      encoded = await this.marshal.encode(payload, leases);
     } catch (err) {
       releaseLeases();
       if (err instanceof SharedMemoryError) await this.trimSharedMemory();
       throw err;
     }
-    const release = this.releaseQueue.splice(0);
+    const release = this.marshal.takeReleases();
     let timedOut = false;
     try {
       const result = await this.transport.call(method, { ...(encoded as object), release }, timeoutMs, (late) => {
         // The worker finished after the caller gave up: only now may its input regions be reused.
         releaseLeases();
-        if (late !== undefined) this.collectRefs(late);
+        if (late !== undefined) this.marshal.collectRefs(late);
       });
       this.checker?.check(method, payload, result);
-      return await this.decode(result, into);
+      return await this.marshal.decode(result, into);
     } catch (err) {
       timedOut = err instanceof WorkerTimeoutError;
       if (err instanceof SharedMemoryError) {
@@ -284,75 +220,6 @@ export class Recognite implements AsyncDisposable {
     await this.arena.whileFreeSpaceClaimed(async (space) => {
       await this.transport.call('shm.trim', space, this.callTimeoutMs).catch(() => {
         // best effort: the original error is what the caller needs to see
-      });
-    });
-  }
-
-  private async encode(value: unknown, leases: Lease[]): Promise<unknown> {
-    if (value instanceof Tensor) {
-      const lease = await this.arena.write(value);
-      leases.push(lease);
-      return lease.ref;
-    }
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.encode(v, leases)));
-    if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = await this.encode(v, leases);
-      return out;
-    }
-    return value;
-  }
-
-  /**
-   * Turn tensor descriptors back into Tensors; `into` names caller tensors that receive top-level results,
-   * or is 'views' for TensorViews that give the worker its regions back when released.
-   */
-  private async decode(value: unknown, into?: Record<string, Tensor> | 'views', into1?: Tensor): Promise<unknown> {
-    if (isTensorRef(value)) {
-      if (into === 'views') {
-        return this.arena.view(value, () => {
-          this.queueRelease(value);
-        });
-      }
-      try {
-        return await this.arena.read(value, into1);
-      } finally {
-        this.queueRelease(value);
-      }
-    }
-    const inner = into === 'views' ? into : undefined;
-    if (Array.isArray(value)) return Promise.all(value.map((v) => this.decode(v, inner)));
-    if (value && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        out[k] = await this.decode(v, inner, into === 'views' ? undefined : into?.[k]);
-      }
-      return out;
-    }
-    return value;
-  }
-
-  /** Free the worker's output regions of a result nobody will read. */
-  private collectRefs(value: unknown): void {
-    if (isTensorRef(value)) this.queueRelease(value);
-    else if (value && typeof value === 'object')
-      Object.values(value).forEach((v) => {
-        this.collectRefs(v);
-      });
-  }
-
-  /** The worker frees output regions with the next call; if none comes soon, with a call of their own. */
-  private queueRelease(ref: TensorRef): void {
-    if (ref.shape.includes(0)) return;
-    this.releaseQueue.push(ref);
-    if (this.releaseScheduled) return;
-    this.releaseScheduled = true;
-    setImmediate(() => {
-      this.releaseScheduled = false;
-      if (this.releaseQueue.length === 0 || this.closing || !this.transport.alive) return;
-      const release = this.releaseQueue.splice(0);
-      this.transport.call('release', { release }, this.callTimeoutMs).catch(() => {
-        // the worker is gone or closing: its segments go with it
       });
     });
   }
@@ -398,8 +265,4 @@ export class Recognite implements AsyncDisposable {
   } {
     return { dir: this.arena.dir, prefix: this.arena.prefix, mode: this.arena.mode, ...this.arena.usage };
   }
-}
-
-function isTensorRef(value: unknown): value is TensorRef {
-  return !!value && typeof value === 'object' && 'kind' in value && value.kind === 'tensor' && 'segment' in value;
 }

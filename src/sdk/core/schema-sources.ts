@@ -5,7 +5,7 @@
  * scripts/gen-schema.ts writes the files; a test keeps them fresh.
  */
 export const OPTION_SCHEMAS = {
-  StartOptions: 'src/sdk/core/recognite.ts',
+  StartOptions: 'src/sdk/core/start-options.ts',
   RecognizerConfig: 'src/sdk/model/config.ts',
   EmbedConfig: 'src/sdk/model/embedding.ts',
   FitConfig: 'src/sdk/training/config.ts',
@@ -16,7 +16,7 @@ export const OPTION_SCHEMAS = {
 } as const;
 
 export const RESULT_SCHEMAS = {
-  WorkerInfo: 'src/sdk/core/recognite.ts',
+  WorkerInfo: 'src/sdk/core/start-options.ts',
   EmptyResult: 'src/sdk/core/worker-results.ts',
   EchoResult: 'src/sdk/core/worker-results.ts',
   JobStarted: 'src/sdk/core/worker-results.ts',
