@@ -156,8 +156,8 @@ class ImageDataset(Dataset):
 def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
     """DataLoader settings every loader shares: where its processes come from (data/workers.py), pinned batches.
 
-    Batches are pinned for a GPU only: page-locked batches let the copy to the GPU run asynchronously (``non_blocking``).
-    Each loader gets its own generator for the base seed it draws, so making one never moves torch's
+    Batches are pinned for a GPU only: page-locked batches let the copy to the GPU run asynchronously
+    (``non_blocking``). Each loader gets its own generator for the base seed it draws, so making one never moves torch's
     global generator, which other jobs' models draw from.
     """
     options: dict[str, Any] = {
