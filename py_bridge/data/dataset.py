@@ -154,10 +154,10 @@ class ImageDataset(Dataset):
 
 
 def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
-    """DataLoader settings every loader shares: where its processes come from (data/workers.py), pinned batches.
+    """DataLoader settings every loader shares: where its processes come from, and pinned batches for a GPU.
 
-    Batches are pinned for a GPU only: page-locked batches let the copy to the GPU run asynchronously
-    (``non_blocking``). Each loader gets its own generator for the base seed it draws, so making one never moves torch's
+    Pinned (page-locked) batches let the copy to the GPU run asynchronously (``non_blocking``).
+    Each loader gets its own generator for the base seed it draws, so making one never moves torch's
     global generator, which other jobs' models draw from.
     """
     options: dict[str, Any] = {
@@ -166,7 +166,7 @@ def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
         "generator": torch.Generator().manual_seed(0),
     }
     if num_workers > 0:
-        options["multiprocessing_context"] = loader_context(device)
+        options["multiprocessing_context"] = loader_context()
     return options
 
 

@@ -1,18 +1,19 @@
-"""Where loader worker processes come from: a fork on the CPU, a forkserver on a GPU.
+"""Where loader worker processes come from: a forkserver, never a fork of the worker itself.
 
-The worker is threaded (jobs, pythonia's I/O thread, torch's pools) and, on a GPU, has initialised
-CUDA, which cannot be used in a forked child: so on CUDA every loader process comes from a
-``forkserver``, a small server started once, single-threaded and without CUDA, that has imported torch
-already. On the CPU a ``fork`` is what PyTorch itself does on Linux and costs nothing: measured on the
-2-core CPU machine, time to the first batch of a loader with one process (``python /tmp/ls.py``, a
-loader over an in-memory data set in a process that has imported torch): ``fork`` 0.06 s;
-``forkserver`` 4.85 s for the first loader of a session (the server imports torch, torchvision and
-pandas), 0.05 s after that; ``spawn`` (14 s every time, each child imports torch) is used only where
-there is no forkserver. Five seconds is a third of a training epoch here and most of a small embedding
-job, so the CPU keeps ``fork``; its one hazard, a lock held by another thread at the moment of the fork,
-is covered by the locks Python and torch re-initialise after a fork (imports, logging, torch's thread
-pools), and loader processes run only decoding and transforms. Datasets and transforms are
-module-level classes so that they pickle, which the forkserver needs (tested on the CPU).
+The worker is threaded (jobs, pythonia's I/O thread, torch's pools) and may have initialised
+CUDA; ``fork`` copies such a process mid-flight (a lock held by another thread stays held in the
+child, and CUDA cannot be used after a fork). ``forkserver`` forks each loader process from a small
+server started once, single-threaded and without CUDA, that has imported torch already. Measured on
+the 2-core CPU machine (busy with other work, so roughly), time to the first batch of a loader with 2
+processes: ``fork`` 0.20 s; ``forkserver`` 0.08 s, after 4.8 s once per worker session for the
+first loader (the server imports torch); ``spawn`` 14 s every time (each child imports torch and
+re-runs the main module). Training loaders keep their processes for the whole fit, so the server's
+start is paid once per session; so ``forkserver``, on every device, for one behaviour everywhere
+(``spawn`` where there is no forkserver). ``fork`` on the CPU was tried (0.06 s to a first batch against
+4.85 s, measured quiet): two fits running side by side with 2 loader processes each then hung once in
+the test suite (test_fit_determinism), a loader process forked while the other job's thread held a lock
+it needed, which is exactly the hazard, so it was reverted. Datasets and transforms are module-level classes so that
+they pickle, which both start methods need.
 """
 
 from __future__ import annotations
@@ -22,30 +23,26 @@ import sys
 import threading
 from multiprocessing.context import BaseContext
 
-import torch
-
 # The forkserver imports these before it forks anything: each loader process starts with them. Python
 # 3.11's forkserver does not apply the parent's sys.path before preloading (3.12 does), so there the
 # worker's own modules fail to preload (silently) and load in each child instead: cheap, once torch is in.
 _PRELOAD = ["torch", "torchvision.transforms.v2", "pandas", "data.dataset", "data.transforms", "training.loader"]
 _lock = threading.Lock()
-_server_context: BaseContext | None = None
+_context: BaseContext | None = None
 
 
-def loader_context(device: torch.device) -> BaseContext:
-    """The multiprocessing context of every DataLoader with worker processes that feeds ``device``."""
-    if device.type != "cuda":
-        return multiprocessing.get_context("fork")
-    global _server_context
+def loader_context() -> BaseContext:
+    """The multiprocessing context of every DataLoader with worker processes (made once per process)."""
+    global _context
     with _lock:
-        if _server_context is None:
+        if _context is None:
             _hide_main_script()
             method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             context = multiprocessing.get_context(method)
             if method == "forkserver":
                 context.set_forkserver_preload(_PRELOAD)
-            _server_context = context
-        return _server_context
+            _context = context
+        return _context
 
 
 def _hide_main_script() -> None:

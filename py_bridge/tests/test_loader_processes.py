@@ -1,4 +1,4 @@
-"""Loader processes (a fork on the CPU, a forkserver on a GPU): everything pickles; batches match no processes."""
+"""Loader processes from the forkserver: datasets and transforms pickle, and batches are those of no processes."""
 
 import pickle
 import sys
@@ -6,7 +6,6 @@ import types
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from data import workers
 from data.dataset import DatasetSpec, ImageDataset, loader_options, make_loader, read_csv
@@ -68,23 +67,14 @@ def test_the_train_transform_draws_as_torchvision_does():
     assert len(views) > 2, "crops and flips vary"
 
 
-def test_the_start_method_follows_the_device():
-    assert workers.loader_context(torch.device("cpu")).get_start_method() == "fork"
-    server = workers.loader_context(torch.device("cuda", 0))
-    assert server.get_start_method() == "forkserver" and server is workers.loader_context(torch.device("cuda", 1))
-
-
-@pytest.mark.parametrize("device", ["cpu", "cuda"])
-def test_loader_processes_yield_the_batches_of_no_processes(frame, device):
+def test_a_forkserver_loader_yields_the_batches_of_one_without_processes(frame):
     dataset = ImageDataset(frame, three_crop_transform(32))
-    context = workers.loader_context(torch.device(device))  # a CUDA device's forkserver, run here on the CPU
-    with_processes = DataLoader(dataset, batch_size=4, num_workers=2, multiprocessing_context=context)
-    cpu_loader = make_loader(dataset, 4, num_workers=2)
-    assert cpu_loader.multiprocessing_context.get_start_method() == "fork"
-    for loader in (with_processes, cpu_loader):
-        pairs = zip(make_loader(dataset, 4, num_workers=0), loader, strict=True)
-        for (x, y), (x2, y2) in pairs:
-            assert torch.equal(x, x2) and torch.equal(y, y2)
+    with_processes = make_loader(dataset, 4, num_workers=2)
+    assert with_processes.multiprocessing_context is workers.loader_context()
+    assert with_processes.multiprocessing_context.get_start_method() == "forkserver"
+    pairs = zip(make_loader(dataset, 4, num_workers=0), with_processes, strict=True)
+    for (x, y), (x2, y2) in pairs:
+        assert torch.equal(x, x2) and torch.equal(y, y2)
 
 
 def test_batches_are_pinned_for_a_gpu_only():
