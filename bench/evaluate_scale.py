@@ -77,17 +77,24 @@ def plain(q, q_labels, g, g_labels, k, chunk):
     }
 
 
-def run_one(impl, nq, ng, dim, labels, k, memory="trim"):
+def run_one(impl, nq, ng, dim, labels, k, memory="sdk"):
     q, q_labels, g, g_labels = make_data(nq, ng, dim, labels)
     from evaluation.report import evaluate
     from evaluation.run import auto_chunk
 
     if memory == "pin":  # what the worker did at boot until the fix was scoped to evaluation (bridge/memory.py)
         ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD = 1 MiB
-    if memory != "trim":  # without the per-block malloc_trim of evaluation.report
-        import evaluation.report
+    if memory == "trim":  # what evaluation did until its blocks wrote their stats into place (per_query.BlockStats)
+        from bridge.memory import release_free_heap
+        from evaluation.per_query import BlockStats
 
-        evaluation.report.release_free_heap = lambda: False
+        add = BlockStats.add
+
+        def add_then_trim(self, start, part):
+            add(self, start, part)
+            release_free_heap()
+
+        BlockStats.add = add_then_trim
 
     chunk = auto_chunk(ng)
     Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark: only the evaluation counts
@@ -113,9 +120,10 @@ def main():
     ap.add_argument("--run", choices=["plain", "sdk"])
     ap.add_argument(
         "--memory",
-        choices=["trim", "pin", "none"],
-        default="trim",
-        help="how glibc's heap is kept in check: the SDK's per-block trim (default), the old global pin, or nothing",
+        choices=["sdk", "trim", "pin"],
+        default="sdk",
+        help="glibc's heap as the SDK leaves it (default), with the old malloc_trim after every block, or the old "
+        "global mmap pin",
     )
     args = ap.parse_args()
     if os.environ.get("BENCH_QUICK") == "1":  # a smoke-sized run for `npm run bench -- --quick`

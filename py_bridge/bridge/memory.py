@@ -6,9 +6,10 @@ measured here, evaluation's peak resident memory grew with the number of chunks 
 queries, 4.6 GB at 10,000, against a 100,000-image gallery). Pinning the threshold for the whole
 worker fixed that but taxed everything else: every large activation of every forward pass became
 a fresh mapping, paid for in page faults (a 224-px resnet18 forward 16 % slower, the SDK's tensor
-embedding 0.67x plain PyTorch). So the fix is scoped to where the fragmentation arises: evaluation
-hands the free pages of the heap back to the system after each block of scores (``malloc_trim``),
-and nothing else changes glibc's behaviour.
+embedding 0.67x plain PyTorch). The fix is where the fragmentation arises: evaluation writes each
+block's results into arrays made once (evaluation/per_query.py ``BlockStats``), so a block frees
+everything it made. Only when it also keeps every block's scores or curves does evaluation hand the
+heap's free pages back after each block (``malloc_trim``, below); nothing else changes glibc's behaviour.
 """
 
 from __future__ import annotations

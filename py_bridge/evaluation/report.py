@@ -10,7 +10,7 @@ import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.memory import release_free_heap
-from evaluation.per_query import NO_HIT, chunk_stats, cmc_from_first_hit, concat_stats, pml_summary, pr_summary
+from evaluation.per_query import NO_HIT, BlockStats, chunk_stats, cmc_from_first_hit, pml_summary, pr_summary
 from evaluation.scoring import DEFAULT_CHUNK, Labels, average_references, encode_labels, score_chunks
 from evaluation.thresholds import DEFAULT_FAR_TARGETS, suggest_thresholds
 
@@ -80,15 +80,18 @@ def evaluate(
         g_ids = torch.tensor([index[name] for name in ref_names], dtype=torch.int64)
 
     # scores and curves come from the same blocks as every metric: they cannot disagree with them
-    parts = []
+    blocks = BlockStats(len(q_ids))
     score_blocks: list[torch.Tensor] = []
     for start, scores in score_chunks(query_emb, gallery_emb, metric, chunk):
-        parts.append(chunk_stats(scores, q_ids[start : start + scores.shape[0]], g_ids, k, return_curves))
+        blocks.add(start, chunk_stats(scores, q_ids[start : start + scores.shape[0]], g_ids, k, return_curves))
         if return_scores:
             score_blocks.append(scores.cpu())
         del scores
-        release_free_heap()  # the block's temporaries fragment the heap: hand their pages back (bridge/memory.py)
-    stats = concat_stats(parts)
+        if return_curves or return_scores:
+            # what these keep of every block is large and lies between the freed temporaries of the
+            # next ones: hand the heap's free pages back (bridge/memory.py); the metrics alone need not
+            release_free_heap()
+    stats = blocks.result()
     first_hit = stats["first_hit"]
     pr = pr_summary(stats, q_ids, names)
     knn_correct = stats["knn_pred"] == q_ids
