@@ -10,10 +10,10 @@ first loader (the server imports torch); ``spawn`` 14 s every time (each child i
 re-runs the main module). Training loaders keep their processes for the whole fit, so the server's
 start is paid once per session; so ``forkserver``, on every device, for one behaviour everywhere
 (``spawn`` where there is no forkserver). ``fork`` on the CPU was tried (0.06 s to a first batch against
-4.85 s, measured quiet): two fits running side by side with 2 loader processes each then hung once in
-the test suite (test_fit_determinism), a loader process forked while the other job's thread held a lock
-it needed, which is exactly the hazard, so it was reverted. Datasets and transforms are module-level classes so that
-they pickle, which both start methods need.
+4.85 s on a quiet machine, ``bench/loader_start.py``): two fits running side by side with 2 loader
+processes each then hung once in the test suite (test_fit_determinism), a loader process forked while
+the other job's thread held a lock it needed, which is exactly the hazard, so it was reverted.
+Datasets and transforms are module-level classes so that they pickle, which both start methods need.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ class BlockStats:
     Each block's temporaries are large and freed when it ends; what it returns is small and lives on.
     Kept as one small tensor per block (and joined at the end), those survivors lay scattered between
     the freed chunks of the next blocks' temporaries, so glibc's heap kept growing: measured at 3,000 ×
-    100,000 (``python /tmp/evexp.py {parts|prealloc|trim} 3000 100000``), 2.45 GiB of extra peak memory
+    100,000 (``node scripts/py.mjs bench/evaluate_heap.py kept|placed|trim``), 2.45 GiB of extra peak memory
     kept per block, 0.62–0.67 GiB written into place, and 0.59 GiB with a ``malloc_trim`` after each
     block, which cost 15 % in time. Written into place, a block frees everything it made.
     """
