@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge import jobs, reproducibility
 from bridge.errors import EnvironmentProblem, describe
+from bridge.memory import tune_heap
 from bridge.state import STATE
 
 
@@ -25,6 +26,7 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
     from bridge.stdio_guard import guard_stdio
 
     guard_stdio(payload["logPath"])
+    tune_heap()  # before torch allocates anything (bridge/memory.py)
     reproducibility.prepare_environment(bool(payload["deterministic"]))  # before torch can touch CUDA
     try:
         import torch
