@@ -27,3 +27,32 @@ def random_set():
     gallery[:50] = query[:50] + 0.3 * torch.randn(50, 32, generator=gen)
     g_labels[:50] = q_labels[:50] % 50
     return query, q_labels, gallery, g_labels
+
+
+def _fit_options(csv: str, **changes: object) -> dict[str, object]:
+    """Resolved fit options, as TypeScript sends them, for a small CPU fit of ``csv``; ``changes`` override."""
+    return {
+        "train": {"csv": csv, "imageColumn": "image", "labelColumn": "label"},
+        "validation": None,
+        "epochs": 1,
+        "batchSize": 4,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weightDecay": 5e-4,
+        "size": 32,
+        "hflip": True,
+        "logitScale": 16.0,
+        "margin": 0.2,
+        "seed": 0,
+        "numWorkers": 0,
+        "checkpointDir": None,
+        "resumeFrom": None,
+        "precision": "fp32",
+        **changes,
+    }
+
+
+@pytest.fixture
+def fit_options():  # noqa: ANN201 - a factory
+    """``fit_options(csv, **changes)``: the resolved options of a small CPU fit (one place for every test)."""
+    return _fit_options

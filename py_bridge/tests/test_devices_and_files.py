@@ -123,7 +123,7 @@ def test_without_deterministic_mode_cudnn_benchmarks_on_a_gpu_only(torch_flags, 
     assert not torch.backends.cudnn.benchmark and not reproducibility.is_deterministic()
 
 
-def test_a_cpu_fit_runs_in_deterministic_mode(torch_flags, tmp_path):
+def test_a_cpu_fit_runs_in_deterministic_mode(torch_flags, tmp_path, fit_options):
     # deterministic algorithms raise for operations that have none: fit's must all have one
     from bridge import reproducibility
     from bridge.jobs import JobContext
@@ -134,23 +134,6 @@ def test_a_cpu_fit_runs_in_deterministic_mode(torch_flags, tmp_path):
     csv = generate(tmp_path, 2, 4, size=32, seed=0)["csvPath"]
     gallery = {"csv": csv, "imageColumn": "image", "labelColumn": "label"}
     reproducibility.apply(True, torch.device("cpu"))
-    options = {
-        "train": gallery,
-        "validation": {"gallery": gallery, "query": gallery},
-        "epochs": 1,
-        "batchSize": 4,
-        "lr": 0.05,
-        "momentum": 0.9,
-        "weightDecay": 5e-4,
-        "size": 32,
-        "hflip": True,
-        "logitScale": 16.0,
-        "margin": 0.2,  # one_hot and a scatter
-        "seed": 0,
-        "numWorkers": 0,
-        "checkpointDir": None,
-        "resumeFrom": None,
-        "precision": "fp32",
-    }
+    options = fit_options(csv, validation={"gallery": gallery, "query": gallery})  # margin: one_hot, a scatter
     result = fit(Recognizer("shufflenet_v2_x0_5", num_classes=2), torch.device("cpu"), options, JobContext())
     assert result["history"][0]["top1"] >= 0

@@ -18,25 +18,9 @@ def csv(tmp_path_factory):
 
 
 def options(csv, workers, **changes):
-    return {
-        "train": {"csv": csv, "imageColumn": "image", "labelColumn": "label"},
-        "validation": None,
-        "epochs": 1,
-        "batchSize": 4,  # 16 images: 4 steps
-        "lr": 0.05,
-        "momentum": 0.9,
-        "weightDecay": 5e-4,
-        "size": 32,
-        "hflip": True,
-        "logitScale": 16.0,
-        "margin": 0.2,
-        "seed": 7,
-        "numWorkers": workers,
-        "checkpointDir": None,
-        "resumeFrom": None,
-        "precision": "fp32",
-        **changes,
-    }
+    from conftest import _fit_options
+
+    return _fit_options(csv, seed=7, numWorkers=workers, **changes)  # 16 images: 4 steps of 4
 
 
 def fresh_model(name="shufflenet_v2_x0_5"):

@@ -34,24 +34,9 @@ def embed_options(p):
 
 
 def fit_options(csv, p, checkpoint_dir=None):
-    return {
-        "train": {"csv": csv, "imageColumn": "image", "labelColumn": "label"},
-        "validation": None,
-        "epochs": 1,
-        "batchSize": 4,
-        "lr": 0.05,
-        "momentum": 0.9,
-        "weightDecay": 5e-4,
-        "size": 32,
-        "hflip": False,
-        "logitScale": 16.0,
-        "margin": 0.0,
-        "seed": 1,
-        "numWorkers": 0,
-        "precision": p,
-        "checkpointDir": checkpoint_dir,
-        "resumeFrom": None,
-    }
+    from conftest import _fit_options
+
+    return _fit_options(csv, hflip=False, margin=0.0, seed=1, precision=p, checkpointDir=checkpoint_dir)
 
 
 def frame(csv):
