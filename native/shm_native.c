@@ -16,6 +16,7 @@
 #include <node_api.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHECK(call)                                                     \
@@ -26,18 +27,66 @@
     }                                                                   \
   } while (0)
 
+#define HUGE_PAGE ((size_t)2 << 20)
+#define MADV_POPULATE_WRITE_ 23  // <linux/mman.h>, Linux 5.14+; older headers lack the name
+
 typedef struct {
-  void *addr;
+  void *addr;    // what the ArrayBuffer sees
   size_t length;
+  void *base;    // what munmap needs (alloc() maps a little more, to align to a huge page)
+  size_t mapped;
   int unmapped;
+  int recyclable;  // made by alloc(): its pages may serve a later alloc() of the same size
+  double freed_at; // when it went back to the recycle list (monotonic ms)
 } mapping_t;
+
+// Large result buffers whose ArrayBuffers were collected, pages still faulted in: the next
+// alloc() of the same size takes one instead of faulting fresh memory. trim() unmaps idle ones.
+#define RECYCLE_SLOTS 8
+#define RECYCLE_MAX_BYTES ((size_t)512 << 20)
+static mapping_t *recycled[RECYCLE_SLOTS];
+static size_t recycled_bytes;
+static int live_recyclable; // alloc() buffers not yet collected: they may come back
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int recycle(mapping_t *m) {
+  if (!m->recyclable || recycled_bytes + m->mapped > RECYCLE_MAX_BYTES) return 0;
+  for (int i = 0; i < RECYCLE_SLOTS; i++) {
+    if (!recycled[i]) {
+      m->freed_at = now_ms();
+      recycled[i] = m;
+      recycled_bytes += m->mapped;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static mapping_t *take_recycled(size_t mapped) {
+  for (int i = 0; i < RECYCLE_SLOTS; i++) {
+    if (recycled[i] && recycled[i]->mapped == mapped) {
+      mapping_t *m = recycled[i];
+      recycled[i] = NULL;
+      recycled_bytes -= m->mapped;
+      return m;
+    }
+  }
+  return NULL;
+}
 
 static void finalize_mapping(napi_env env, void *data, void *hint) {
   mapping_t *m = (mapping_t *)hint;
   if (!m->unmapped) {
-    munmap(m->addr, m->length);
     int64_t ignored;
     napi_adjust_external_memory(env, -(int64_t)m->length, &ignored);
+    if (m->recyclable) live_recyclable--;
+    if (recycle(m)) return;
+    munmap(m->base, m->mapped);
   }
   free(m);
 }
@@ -53,18 +102,17 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static napi_value wrap(napi_env env, void *addr, size_t length) {
-  mapping_t *m = malloc(sizeof *m);
-  if (!m) {
-    munmap(addr, length);
-    return throw_errno(env, "malloc", ENOMEM);
-  }
-  m->addr = addr;
+// An ArrayBuffer over `length` bytes at m->addr that unmaps (or recycles) m when collected.
+static napi_value wrap_mapping(napi_env env, mapping_t *m, size_t length) {
+  void *base = m->base, *addr = m->addr;
+  size_t mapped = m->mapped;
   m->length = length;
   m->unmapped = 0;
+  if (m->recyclable) live_recyclable++;
   napi_value ab;
   if (napi_create_external_arraybuffer(env, addr, length, finalize_mapping, m, &ab) != napi_ok) {
-    munmap(addr, length);
+    if (m->recyclable) live_recyclable--;
+    munmap(base, mapped);
     free(m);
     napi_throw_error(env, NULL, "shm_native: cannot create an external ArrayBuffer");
     return NULL;
@@ -76,6 +124,24 @@ static napi_value wrap(napi_env env, void *addr, size_t length) {
   CHECK(napi_create_external(env, m, NULL, NULL, &ptr));
   CHECK(napi_set_named_property(env, ab, "__mapping", ptr));
   return ab;
+}
+
+static napi_value wrap_within(napi_env env, void *base, size_t mapped, void *addr, size_t length,
+                              int recyclable) {
+  mapping_t *m = malloc(sizeof *m);
+  if (!m) {
+    munmap(base, mapped);
+    return throw_errno(env, "malloc", ENOMEM);
+  }
+  m->addr = addr;
+  m->base = base;
+  m->mapped = mapped;
+  m->recyclable = recyclable;
+  return wrap_mapping(env, m, length);
+}
+
+static napi_value wrap(napi_env env, void *addr, size_t length) {
+  return wrap_within(env, addr, length, addr, length, 0);
 }
 
 static int get_int64(napi_env env, napi_value v, int64_t *out) {
@@ -97,7 +163,8 @@ static napi_value map_fd(napi_env env, napi_callback_info info) {
   return wrap(env, addr, (size_t)length);
 }
 
-// alloc(length): private zeroed memory, on transparent huge pages where the kernel allows.
+// alloc(length): private memory, on transparent huge pages where the kernel allows, faulted in
+// now. Its contents are unspecified (a recycled buffer keeps old bytes): the caller overwrites it.
 static napi_value alloc_huge(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -107,9 +174,54 @@ static napi_value alloc_huge(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "alloc(length) takes a positive length");
     return NULL;
   }
-  void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
-  return wrap(env, addr, (size_t)length);
+  size_t len = (size_t)length;
+  if (len < HUGE_PAGE) {
+    void *addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (addr == MAP_FAILED) return throw_errno(env, "mmap", errno);
+    return wrap(env, addr, len);
+  }
+  // Map one huge page more than asked, so that the buffer can start on a 2 MiB boundary,
+  // ask for huge pages, then fault everything in now (one fault per 2 MiB where granted).
+  size_t mapped = ((len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1)) + HUGE_PAGE;
+  mapping_t *again = take_recycled(mapped);
+  if (again) return wrap_mapping(env, again, len);
+  char *base = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  char *addr = (char *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+  madvise(addr, len, MADV_HUGEPAGE);  // a hint: refused where THP is off, and then 4 KiB pages
+  if (madvise(addr, len, MADV_POPULATE_WRITE_) != 0) {
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE: touch one byte per page instead.
+    long page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < len; i += (size_t)page) ((volatile char *)addr)[i] = 0;
+  }
+  return wrap_within(env, base, mapped, addr, len, 1);
+}
+
+// trim(idleMs): unmap recycled buffers idle for at least idleMs. Returns how many buffers may
+// still need a later trim: those left on the list and those alive that may come back to it.
+static napi_value trim(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double idle = 0;
+  if (argc >= 1) napi_get_value_double(env, argv[0], &idle);
+  double cutoff = now_ms() - idle;
+  int left = 0;
+  for (int i = 0; i < RECYCLE_SLOTS; i++) {
+    mapping_t *m = recycled[i];
+    if (!m) continue;
+    if (m->freed_at <= cutoff) {
+      recycled[i] = NULL;
+      recycled_bytes -= m->mapped;
+      munmap(m->base, m->mapped);
+      free(m);
+    } else {
+      left++;
+    }
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, left + live_recyclable, &out));
+  return out;
 }
 
 // reserve(fd, offset, length): back a range of a tmpfs file with pages now, so that a later
@@ -150,7 +262,7 @@ static napi_value unmap(napi_env env, napi_callback_info info) {
   if (!m->unmapped) {
     m->unmapped = 1;
     CHECK(napi_detach_arraybuffer(env, argv[0]));  // any later access throws instead of crashing
-    munmap(m->addr, m->length);
+    munmap(m->base, m->mapped);
     int64_t ignored;
     napi_adjust_external_memory(env, -(int64_t)m->length, &ignored);
   }
@@ -196,6 +308,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"map", NULL, map_fd, NULL, NULL, NULL, napi_default, NULL},
       {"alloc", NULL, alloc_huge, NULL, NULL, NULL, napi_default, NULL},
+      {"trim", NULL, trim, NULL, NULL, NULL, napi_default, NULL},
       {"reserve", NULL, reserve, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, unmap, NULL, NULL, NULL, napi_default, NULL},
       {"view", NULL, view, NULL, NULL, NULL, napi_default, NULL},

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, before, describe, test } from 'node:test';
 import { ClosedError, Recognite, Tensor, TensorView, ValidationError } from 'recognite-ts';
+import { nativeShm } from '../src/sdk/core/native.js';
 
 const MiB = 1024 * 1024;
 process.env.RECOGNITE_SHM_IDLE_MS = '300'; // read when the arena is made: shrink soon after the work
@@ -162,6 +163,41 @@ describe('pools that grow and shrink', () => {
     assert.equal(view.data[0], 2);
     view.release();
     await settled();
+  });
+  test('results in new memory recycle collected buffers: each result has its own bytes, idle ones are unmapped', async (t) => {
+    const native = nativeShm();
+    if (!mapped() || !native) {
+      t.skip('without the add-on results come from Node allocator');
+      return;
+    }
+    const receive = async (): Promise<Float32Array[]> => {
+      const alive: Float32Array[] = [];
+      for (let i = 1; i <= 6; i++) {
+        const out = await rt.echo(floats(8, i)); // 8 MiB: an add-on buffer
+        assert.ok(
+          out.data.every((v) => v === i),
+          `result ${i} holds only its own values`,
+        );
+        if (i % 2 === 0) alive.push(out.data); // half stay alive, half go back
+        gc();
+        await sleep(5);
+      }
+      return alive;
+    };
+    const kept = await receive(); // in a function of its own, so its locals die with it
+    assert.deepEqual(
+      kept.map((a) => a[0]),
+      [2, 4, 6],
+      'a kept result is never handed out again',
+    );
+    assert.ok(kept.every((a, k) => a.every((v) => v === 2 * (k + 1))));
+    assert.ok(native.trim(60_000) >= kept.length, 'live buffers count as still to be trimmed');
+    kept.length = 0;
+    for (let i = 0; i < 20 && native.trim(0) > 0; i++) {
+      gc();
+      await sleep(20);
+    }
+    assert.equal(native.trim(0), 0, 'every buffer went back and was unmapped');
   });
 });
 

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClosedError, TransportError, ValidationError } from './errors.js';
 import { copyIn, copyOut } from './file-copy.js';
+import { freshBytes } from './fresh-memory.js';
 import { nativeShm, type NativeShm } from './native.js';
 import { SegmentPool, shmError, type Segment } from './segments.js';
 import { ARRAY_TYPES, Tensor, type DType, type TensorData } from './tensor.js';
@@ -65,9 +66,6 @@ export function chooseShmDir(option?: string): string {
     return tmpdir();
   }
 }
-
-/** Results at least this big get pre-faulted memory from the add-on. */
-const PREFAULT_BYTES = 1024 * 1024;
 
 /** A positive number from the environment, else the default. */
 function envNumber(name: string, fallback: number): number {
@@ -181,7 +179,7 @@ export class Arena {
     if (into) checkInto(into, ref);
     const target = into
       ? new Uint8Array(into.data.buffer, into.data.byteOffset, into.data.byteLength)
-      : this.freshBytes(bytes);
+      : freshBytes(this.native, bytes, this.idleMs);
     if (bytes > 0) {
       this.noteWorkerSegment(ref);
       if (this.workerMaps) {
@@ -237,12 +235,6 @@ export class Arena {
       throw new TransportError(`worker answered with a segment outside this session: ${ref.segment}`);
     }
     this.touch();
-  }
-
-  /** Memory of its own at offset 0 (aligned for any typed array), not zero-filled where that costs. */
-  private freshBytes(bytes: number): Uint8Array {
-    if (this.native && bytes >= PREFAULT_BYTES) return new Uint8Array(this.native.alloc(bytes));
-    return Buffer.allocUnsafeSlow(bytes);
   }
 
   /** Note a use; once the pools have grown, shrink them back after a quiet spell. */

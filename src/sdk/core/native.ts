@@ -11,8 +11,10 @@ import { PACKAGE_ROOT } from './package-root.js';
 export interface NativeShm {
   /** A shared read-write mapping of the first `length` bytes of a file. */
   map(fd: number, length: number): ArrayBuffer;
-  /** Zeroed private memory, pre-faulted in one system call (cheaper than faulting page by page). */
+  /** Private memory on huge pages where allowed, faulted in now or recycled; contents unspecified. */
   alloc(length: number): ArrayBuffer;
+  /** Unmap recycled alloc() buffers idle for `idleMs`; returns how many may still need trimming. */
+  trim(idleMs: number): number;
   /** Back a file range with pages now (posix_fallocate): a full tmpfs is an ENOSPC error, never a SIGBUS. */
   reserve(fd: number, offset: number, length: number): void;
   /** Unmap a buffer made by map() now; it is detached, so a stray later access throws. */
