@@ -8,7 +8,7 @@ Python object handle ever leaks to TypeScript, and exceptions arrive structured
 never appear here: only shared-memory descriptors (see bridge/shm.py).
 
 ``HANDLERS`` below is the whole RPC surface: each method names the function that serves it, in
-the package of its feature (bridge/, model/, data/, training/, evaluation/). A handler's module is
+the package of its feature (bridge/, model/, data/, training/, evaluation/, gallery/). A handler's module is
 imported on its first call, so importing this module only touches the standard library and torch
 is imported once, by ``boot``: a missing torch becomes a clear error instead of an import failure.
 Payloads arrive resolved (every option present): handlers read them as required keys.
@@ -52,6 +52,21 @@ HANDLERS: dict[str, str] = {
     # training and evaluation, as jobs
     "recognizer.fit": "training.handlers:fit",
     "recognizer.evaluate": "evaluation.handlers:evaluate",
+    # galleries: enrol, identify, verify, calibrate, persist (gallery/handlers.py)
+    "gallery.create": "gallery.handlers:create",
+    "gallery.describe": "gallery.handlers:describe",
+    "gallery.labels": "gallery.handlers:labels",
+    "gallery.remove": "gallery.handlers:remove",
+    "gallery.setThreshold": "gallery.handlers:set_threshold",
+    "gallery.verify": "gallery.handlers:verify",
+    "gallery.dispose": "gallery.handlers:dispose",
+    "gallery.add": "gallery.handlers:add",
+    "gallery.identify": "gallery.handlers:identify",
+    "gallery.calibrate": "gallery.handlers:calibrate",
+    "gallery.train": "gallery.handlers:train",
+    "gallery.measureRecall": "gallery.handlers:measure_recall",
+    "gallery.save": "gallery.handlers:save",
+    "gallery.load": "gallery.handlers:load",
     # data sets (data/handlers.py)
     "data.synthetic": "data.handlers:synthetic",
     "data.split": "data.handlers:split",

@@ -86,6 +86,11 @@ def get(model_id: int) -> Recognizer:
     return model
 
 
+def exists(model_id: int) -> bool:
+    """Whether a model with this id is alive (not disposed)."""
+    return int(model_id) in _models
+
+
 def run(model: Recognizer, x: torch.Tensor, eval_mode: bool) -> torch.Tensor:
     """Forward a batch without autograd; ``eval_mode`` forces evaluation mode for this call only."""
     device = next(model.parameters()).device
