@@ -34,7 +34,7 @@ def call(method: str, payload: dict[str, Any]) -> Any:
 def run_job(method: str, payload: dict[str, Any]) -> Any:
     job = call(method, payload)["job"]
     while True:
-        poll = call("job.poll", {"id": job})
+        poll = call("job.poll", {"id": job, "waitMs": 0})
         if poll["state"] == "done":
             return poll["result"]
         if poll["state"] != "running":

@@ -124,10 +124,17 @@ def ping(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def job_poll(payload: dict[str, Any]) -> dict[str, Any]:
-    """A job's progress events since the last poll, its state and, once finished, its outcome."""
+    """A job's progress events since the last poll, its state and, once finished, its outcome.
+
+    ``waitMs`` (at most 50) lets the first poll wait for a quick job to finish, so a small
+    identify or add answers in about its own time instead of a whole polling interval.
+    """
     from bridge.encoding import encode_tensors
 
     job = jobs.get(payload["id"])
+    wait = min(max(float(payload["waitMs"]), 0.0), 50.0)
+    if wait and job.state == "running":
+        job.join(wait / 1000)
     state = job.state  # read once: the outcome below must match it
     out: dict[str, Any] = {"state": state, "events": job.context.take_events()}
     if state == "done":

@@ -159,7 +159,7 @@ class Gallery:
             rows = torch.where(rows >= 0, torch.full_like(rows, -1), rows)  # a label's mean is no gallery row
         return {
             "scores": scores,
-            "rows": rows,
+            "rows": rows.to(torch.int32),  # int32 reads as numbers in TypeScript (a gallery holds < 2^31 rows)
             "labelIndex": index,
             "labels": labels,
             "verdict": verdict,
@@ -206,6 +206,7 @@ class Gallery:
                 + ("(no query's identity is enrolled, needed for maxF1)" if strategy == "maxF1" else ""),
                 path="validation",
             )
+        chosen = _float32_at_least(chosen)
         report = _open_set_figures(chosen, best_pos, best_neg, top_score, top_ok, known)
         report.update(strategy=strategy, targetFar=target_far, maxF1=summary["max_f1"])
         self.threshold, self.calibration = float(chosen), report
@@ -253,8 +254,20 @@ def _verdicts(
                 label, (_, top) = max(tally.items(), key=lambda item: item[1])
                 verdict[i], best[i] = label, top
     if threshold is not None:
-        verdict[~(best >= threshold)] = -1  # NaN (nothing found) is unknown too
+        verdict[~(best.double() >= threshold)] = -1  # in float64, as TypeScript compares; NaN (none found) is unknown
     return verdict, best
+
+
+def _float32_at_least(value: float) -> float:
+    """The smallest float32 ≥ ``value``.
+
+    Scores are float32, so this threshold accepts exactly the same scores as ``value`` whether it
+    is compared in float32 (torch rounds a Python float to the tensor's dtype) or in float64 (TypeScript).
+    """
+    t = torch.tensor(value, dtype=torch.float32)
+    if float(t) < value:
+        t = torch.nextafter(t, torch.tensor(math.inf, dtype=torch.float32))
+    return float(t)
 
 
 def _open_set_figures(

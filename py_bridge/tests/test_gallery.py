@@ -50,7 +50,7 @@ def test_exact_identify_matches_the_score_matrix(metric: str) -> None:
     out = g.identify(queries, 5, None, "top1")
     scores = score_matrix(queries, emb, metric).float()
     want, rows = scores.topk(5, dim=1)
-    assert torch.equal(out["rows"][:, 0], rows[:, 0])
+    assert torch.equal(out["rows"][:, 0].long(), rows[:, 0])
     torch.testing.assert_close(out["scores"], want, atol=TOL, rtol=TOL)
     verdict_labels = [out["labels"][i] for i in out["verdict"].tolist()]
     assert verdict_labels == [labels[r] for r in rows[:, 0].tolist()]

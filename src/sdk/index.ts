@@ -3,7 +3,7 @@
  * Each line below points at the feature folder that holds the behaviour:
  * core/ (worker session, transport, shared memory, tensors, errors, validation, jobs),
  * model/ (recognizer, config, catalog, embedding), data/ (CSV data sets, splits, synthetic),
- * training/ (fit), evaluation/ (evaluate, report, .npy files).
+ * training/ (fit), evaluation/ (evaluate, report, .npy files), gallery/ (enrol, identify, verify, calibrate, FAISS).
  */
 export { Recognite, DEFAULT_CALL_TIMEOUT_MS } from './core/recognite.js';
 export type { Device, StartOptions, WorkerInfo } from './core/recognite.js';
@@ -52,3 +52,28 @@ export type { FitEvent, FitBatchEvent, FitEpochEvent, EpochRecord, FitResult } f
 export type { EvaluateConfig, EvaluateOptions, EvaluateProgress, ResolvedEvaluateConfig } from './evaluation/config.js';
 export type { EvaluationReport, ThresholdAtFar } from './evaluation/report.js';
 export { saveNpy, loadNpy } from './evaluation/npy.js';
+
+export { Gallery } from './gallery/gallery.js';
+export type { CreateGalleryOptions, LoadGalleryOptions } from './gallery/gallery.js';
+export type {
+  GalleryConfig,
+  GalleryMetric,
+  IdentifyConfig,
+  IdentifyOptions,
+  CalibrateConfig,
+  CalibrateOptions,
+  TrainIndexConfig,
+  MeasureRecallConfig,
+  GalleryProgress,
+} from './gallery/config.js';
+export type { GalleryInput, QueryInput } from './gallery/inputs.js';
+export type {
+  CalibrationReport,
+  GalleryModel,
+  IdentifyResult,
+  Label,
+  Match,
+  QueryAnswer,
+  RecallReport,
+  VerifyResult,
+} from './gallery/results.js';

@@ -38,6 +38,9 @@ interface Poll<Event, Result> extends Omit<JobPoll, 'events' | 'result'> {
 /** How often a running job is polled; progress events arrive at most this late. */
 export const POLL_MS = 100;
 
+/** How long the first poll may wait in the worker for a quick job to finish (the worker caps it at 50). */
+const FIRST_POLL_WAIT_MS = 20;
+
 function aborted(what: string, signal: AbortSignal): AbortError {
   const err = new AbortError(`${what} was aborted`);
   (err as { cause?: unknown }).cause = signal.reason;
@@ -69,8 +72,9 @@ export async function runJob<Event, Result>(
   };
   signal?.addEventListener('abort', cancel, { once: true });
   try {
-    for (;;) {
-      const poll = (await host.invoke('job.poll', { id: job })) as Poll<Event, Result>;
+    for (let polls = 0; ; polls++) {
+      const waitMs = polls === 0 ? FIRST_POLL_WAIT_MS : 0;
+      const poll = (await host.invoke('job.poll', { id: job, waitMs })) as Poll<Event, Result>;
       for (const event of poll.events) {
         try {
           onProgress?.(event);

@@ -6,6 +6,7 @@
  */
 import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease } from './arena.js';
 import { DataApi } from '../data/data-api.js';
+import { Gallery, type CreateGalleryOptions, type LoadGalleryOptions } from '../gallery/gallery.js';
 import { Recognizer } from '../model/recognizer.js';
 import type { RecognizerConfig } from '../model/config.js';
 import { ClosedError, SharedMemoryError, ValidationError, WorkerTimeoutError } from './errors.js';
@@ -124,6 +125,26 @@ export class Recognite implements AsyncDisposable {
   async createRecognizer(config: RecognizerConfig): Promise<Recognizer> {
     if (this.closing) throw new ClosedError('cannot create a model: this Recognite has been closed');
     return Recognizer.create(this, config);
+  }
+
+  /**
+   * A gallery in the worker: enrol references (embeddings, image files or data sets), then identify
+   * queries (with "unknown" below a threshold), verify pairs, calibrate the threshold, save and load it.
+   * Exact search by default; `backend: 'faiss'` with an `index` factory string for large galleries.
+   * @throws ValidationError for bad options, before anything reaches the worker
+   */
+  async createGallery(options: CreateGalleryOptions = {}): Promise<Gallery> {
+    if (this.closing) throw new ClosedError('cannot create a gallery: this Recognite has been closed');
+    return Gallery.create(this, options);
+  }
+
+  /**
+   * Load a gallery saved with gallery.save(dir). With `{ model }` it can embed images, and the model
+   * must be the one the gallery was made with (same name and weights) or this is a ValidationError.
+   */
+  async loadGallery(dir: string, options: LoadGalleryOptions = {}): Promise<Gallery> {
+    if (this.closing) throw new ClosedError('cannot load a gallery: this Recognite has been closed');
+    return Gallery.load(this, dir, options);
   }
 
   /**

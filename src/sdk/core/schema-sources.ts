@@ -13,6 +13,11 @@ export const OPTION_SCHEMAS = {
   DatasetRef: 'src/sdk/data/dataset-ref.ts',
   SyntheticOptions: 'src/sdk/data/options.ts',
   SplitOptions: 'src/sdk/data/options.ts',
+  GalleryConfig: 'src/sdk/gallery/config.ts',
+  IdentifyConfig: 'src/sdk/gallery/config.ts',
+  CalibrateConfig: 'src/sdk/gallery/config.ts',
+  TrainIndexConfig: 'src/sdk/gallery/config.ts',
+  MeasureRecallConfig: 'src/sdk/gallery/config.ts',
 } as const;
 
 export const RESULT_SCHEMAS = {
@@ -33,6 +38,15 @@ export const RESULT_SCHEMAS = {
   SplitResult: 'src/sdk/data/options.ts',
   SyntheticProgress: 'src/sdk/data/options.ts',
   SyntheticResult: 'src/sdk/data/options.ts',
+  GalleryDescription: 'src/sdk/gallery/results.ts',
+  GalleryRemoved: 'src/sdk/gallery/results.ts',
+  GalleryTrained: 'src/sdk/gallery/results.ts',
+  GalleryLabels: 'src/sdk/gallery/results.ts',
+  VerifyScores: 'src/sdk/gallery/results.ts',
+  IdentifyRaw: 'src/sdk/gallery/results.ts',
+  CalibrationReport: 'src/sdk/gallery/results.ts',
+  RecallReport: 'src/sdk/gallery/results.ts',
+  GalleryProgress: 'src/sdk/gallery/config.ts',
 } as const;
 
 export type SchemaName = keyof typeof OPTION_SCHEMAS;

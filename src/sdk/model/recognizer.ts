@@ -17,6 +17,7 @@ import {
   type EvaluateProgress,
 } from '../evaluation/config.js';
 import type { EvaluationReport } from '../evaluation/report.js';
+import { Gallery, type CreateGalleryOptions } from '../gallery/gallery.js';
 import { resolveFitConfig, type FitOptions } from '../training/config.js';
 import type { FitEvent, FitOutcome, FitResult } from '../training/results.js';
 import { modelInfo, type ModelInfo } from './catalog.js';
@@ -54,6 +55,20 @@ export class Recognizer {
     const resolved = resolveRecognizerConfig(config);
     const d = (await worker.invoke('recognizer.create', { config: resolved })) as RecognizerDescription;
     return new Recognizer(worker, d.id, Object.freeze(resolved), d.embeddingDim, d.numClasses, d.training);
+  }
+
+  /** @internal The model's id in the worker (galleries record which model they were made with). */
+  get workerId(): number {
+    return this.id;
+  }
+
+  /**
+   * A gallery of this model's embeddings: enrol references, then identify and verify images.
+   * Same as `rt.createGallery({ model, ...options })`.
+   */
+  async createGallery(options: Omit<CreateGalleryOptions, 'model' | 'dim'> = {}): Promise<Gallery> {
+    this.assertUsable('create a gallery');
+    return Gallery.create(this.worker, { ...options, model: this });
   }
 
   /** The catalog entry of this model's backbone. */

@@ -1,0 +1,187 @@
+/**
+ * How galleries are made and asked: the options users write, checked against their generated
+ * schemas and resolved (every default filled in) before anything reaches the worker.
+ */
+import { ValidationError } from '../core/errors.js';
+import type { JobEvent, JobOptions } from '../core/jobs.js';
+import { resolveOptions } from '../core/validate.js';
+import type { EmbedConfig } from '../model/embedding.js';
+
+export type GalleryMetric = 'cosine' | 'inner' | 'euclid' | 'sq_euclid';
+
+/** How a gallery compares and searches: the plain, validated part of CreateGalleryOptions. */
+export interface GalleryConfig {
+  /**
+   * How a query is compared with a reference; larger is more similar ('euclid' and 'sq_euclid' are negated distances).
+   * @default "cosine"
+   */
+  metric?: GalleryMetric;
+  /**
+   * 'exact': every query against every reference (the reference answer; fine up to about a million
+   * references). 'faiss': a FAISS index (see `index`), approximate and much faster at scale.
+   * @default "exact"
+   */
+  backend?: 'exact' | 'faiss';
+  /**
+   * The FAISS index, as a factory string: 'Flat' (exact), 'HNSW32', 'IVF1024,Flat', 'IVF4096,PQ64', …
+   * IVF and PQ indexes must be trained (gallery.train()) once references are added. Only with backend 'faiss'.
+   * @default "Flat"
+   * @minLength 1
+   * @maxLength 200
+   */
+  index?: string;
+  /**
+   * IVF lists visited per query (IVF indexes only): more is slower and finds more.
+   * When omitted: FAISS's own default (1).
+   * @minimum 1
+   * @maximum 65536
+   * @TJS-type integer
+   */
+  nprobe?: number;
+  /**
+   * Candidates kept while searching an HNSW graph (HNSW indexes only): more is slower and finds more.
+   * When omitted: FAISS's own default (16).
+   * @minimum 1
+   * @maximum 65536
+   * @TJS-type integer
+   */
+  efSearch?: number;
+  /**
+   * Search one reference per label, the average of its embeddings (renormalised for cosine), instead of every row.
+   * @default false
+   */
+  averageReferences?: boolean;
+}
+
+/** A GalleryConfig with every default filled in (nprobe/efSearch null: FAISS's own). */
+export interface ResolvedGalleryConfig extends Required<Omit<GalleryConfig, 'nprobe' | 'efSearch'>> {
+  nprobe: number | null;
+  efSearch: number | null;
+}
+
+/** How to identify queries: the plain part of IdentifyOptions (images are embedded with the EmbedConfig part). */
+export interface IdentifyConfig extends EmbedConfig {
+  /**
+   * Matches returned per query, best first.
+   * @default 5
+   * @minimum 1
+   * @maximum 10000
+   * @TJS-type integer
+   */
+  k?: number;
+  /**
+   * Accept a query's best label only when its score is at least this; below it the verdict is null (unknown).
+   * When omitted: the gallery's threshold (from calibrate() or setThreshold()); without one every query gets its best label.
+   */
+  threshold?: number;
+  /**
+   * 'top1': the verdict is the best match's label. 'knn': the label with most of the k matches (ties: the better best score).
+   * @default "top1"
+   */
+  vote?: 'top1' | 'knn';
+}
+
+/** How to choose the threshold in calibrate(): the plain part of CalibrateOptions. */
+export interface CalibrateConfig extends EmbedConfig {
+  /**
+   * 'far': the lowest threshold whose false-accept rate is at most targetFar. 'maxF1': the threshold of maximum F1.
+   * @default "far"
+   */
+  strategy?: 'far' | 'maxF1';
+  /**
+   * The false-accept rate to meet with strategy 'far' (the share of impostor queries accepted).
+   * @default 0.01
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  targetFar?: number;
+}
+
+/** How to train a FAISS index (IVF, PQ) on the gallery's references. */
+export interface TrainIndexConfig {
+  /**
+   * Train on this many references drawn at random (seeded); when omitted, on all of them.
+   * @minimum 1
+   * @TJS-type integer
+   */
+  sample?: number;
+  /**
+   * Seed of the sample.
+   * @default 0
+   * @minimum 0
+   * @maximum 4294967295
+   * @TJS-type integer
+   */
+  seed?: number;
+}
+
+/** How to measure a FAISS index's recall against exact search. */
+export interface MeasureRecallConfig {
+  /**
+   * References used as queries, drawn at random (seeded).
+   * @default 1000
+   * @minimum 1
+   * @maximum 1000000
+   * @TJS-type integer
+   */
+  sample?: number;
+  /**
+   * Recall@k: the share of the exact k best that the index finds too.
+   * @default 10
+   * @minimum 1
+   * @maximum 10000
+   * @TJS-type integer
+   */
+  k?: number;
+  /**
+   * Seed of the sample.
+   * @default 0
+   * @minimum 0
+   * @maximum 4294967295
+   * @TJS-type integer
+   */
+  seed?: number;
+}
+
+/** Progress of a gallery search (identify). */
+export interface GalleryProgress extends JobEvent {
+  type: 'progress';
+  phase: 'search';
+  done: number;
+  total: number;
+}
+
+export type IdentifyOptions = IdentifyConfig & JobOptions<GalleryProgress>;
+export type CalibrateOptions = CalibrateConfig & JobOptions<GalleryProgress>;
+
+/** Check a GalleryConfig and fill in every default; index, nprobe and efSearch only go with FAISS. */
+export function resolveGalleryConfig(config: GalleryConfig): ResolvedGalleryConfig {
+  const filled = resolveOptions('GalleryConfig', config, 'createGallery options') as Required<GalleryConfig>;
+  if (filled.backend === 'exact') {
+    const faissOnly = (['index', 'nprobe', 'efSearch'] as const).filter((key) => config[key] !== undefined);
+    if (faissOnly.length) {
+      throw new ValidationError(
+        'createGallery options',
+        faissOnly.map((key) => ({ path: key, message: "applies only to backend 'faiss'; add backend: 'faiss'" })),
+      );
+    }
+  }
+  return { ...filled, nprobe: config.nprobe ?? null, efSearch: config.efSearch ?? null };
+}
+
+/** Where a threshold may lie for a metric: cosine scores lie in [-1, 1], negated distances are ≤ 0. */
+export function checkThreshold(threshold: unknown, metric: GalleryMetric, what: string): number | null {
+  if (threshold === undefined || threshold === null) return null;
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+    const shown = typeof threshold === 'number' ? String(threshold) : JSON.stringify(threshold);
+    throw ValidationError.one(what, 'threshold', `must be a finite number; got ${shown}`);
+  }
+  if (metric === 'cosine' && (threshold < -1 || threshold > 1)) {
+    throw ValidationError.one(what, 'threshold', `must lie in [-1, 1] for cosine scores; got ${threshold}`);
+  }
+  if ((metric === 'euclid' || metric === 'sq_euclid') && threshold > 0) {
+    const message = `must be ≤ 0 for ${metric} (scores are negated distances: a distance of 0.8 is -0.8); got ${threshold}`;
+    throw ValidationError.one(what, 'threshold', message);
+  }
+  return threshold;
+}
