@@ -74,6 +74,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int, checkpo
     options = {"metric": "cosine", "k": 5, "averageReferences": False, "tta": "none", "topMatches": False}
     options |= {"perQuery": False, "returnScores": False, "curves": False, "returnEmbeddings": False}
     options |= {"chunkSize": None, "size": 64, "batchSize": 256, "numWorkers": workers, "precision": "fp32"}
+    options |= {"rerank": None, "queryExpansion": None}
     report = run_job(
         "recognizer.evaluate",
         {

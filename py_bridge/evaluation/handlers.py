@@ -14,10 +14,11 @@ def evaluate(payload: dict[str, Any]) -> dict[str, Any]:
 
     ``payload``: ``{id, gallery: {dataset} | {embeddings, labels}, query: same, options: resolved}``.
     """
-    from evaluation.run import prepare_side, run
+    from evaluation.run import check_sizes, prepare_side, run
 
     model = store.get(payload["id"])
     sides = {name: prepare_side(payload[name], STATE.shm.read_json, name) for name in ("gallery", "query")}
     options = payload["options"]
+    check_sizes(sides, options)  # a refusal comes back now, not after the embedding
     device = STATE.device
     return {"job": jobs.start("evaluate", lambda ctx: run(model, device, sides, options, ctx)).id}

@@ -98,6 +98,8 @@ def chunk_stats(
     first_neg = (~t).to(u8).argmax(dim=1)
     hard_neg = torch.where(has_neg, s.gather(1, first_neg[:, None]).squeeze(1), math.nan)
     best_pos = torch.where(has_pos, s.gather(1, first_hit.clamp_max(n - 1)[:, None]).squeeze(1), math.nan)
+    # inverse negative penalty (Ye et al. 2021): positives / rank of the last one, 1 when none trails a negative
+    inp = torch.where(has_pos, npos_f / (last_pos + 1).to(torch.float64), math.nan)
 
     out: dict[str, Any] = {
         "first_hit": first_hit,
@@ -116,6 +118,7 @@ def chunk_stats(
         "hard_neg": hard_neg,
         "best_pos": best_pos,
         "best_neg": hard_neg,
+        "inp": inp,
     }
     out = {key: value.cpu() for key, value in out.items()}
     if curves:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -11,6 +11,7 @@ import torch
 from bridge.errors import BridgeValidationError
 from bridge.memory import release_free_heap
 from evaluation.per_query import NO_HIT, BlockStats, chunk_stats, cmc_from_first_hit, pml_summary, pr_summary
+from evaluation.rerank import expand_queries, reranked_scores
 from evaluation.scoring import DEFAULT_CHUNK, Labels, average_references, encode_labels, score_chunks
 from evaluation.thresholds import DEFAULT_FAR_TARGETS, suggest_thresholds
 
@@ -30,6 +31,8 @@ def evaluate(
     return_per_query: bool = False,
     return_scores: bool = False,
     return_curves: bool = False,
+    rerank: tuple[int, int, float] | None = None,
+    expansion_k: int | None = None,
 ) -> dict[str, Any]:
     """Every metric of this module for one query set against one gallery.
 
@@ -52,12 +55,17 @@ def evaluate(
         return_top_k: Add ``top_k_indices`` (gallery rows) and ``top_k_scores`` tensors, ``Nq × min(k, Ng)``,
             in rank order (tied scores in gallery order).
         return_per_query: Add a ``per_query`` dict of tensors (AP, 0-based rank of the first correct
-            match or -1 without positives, max-F1 point, hardest scores; NaN where undefined) and the kNN
+            match or -1 without positives, max-F1 point, hardest scores, INP; NaN where undefined) and the kNN
             label of each query (a list).
         return_scores: Add ``scores``, the whole ``Nq × Ng`` score matrix (``Ng`` references with
             ``average_refs``), assembled from the very blocks the metrics were computed from.
         return_curves: Add ``curves``: each query's precision-recall curve (``precision``, ``recall``,
             ``thresholds`` lists, recognite's layout), from the same blocks.
+        rerank: ``(k1, k2, lambda)`` of k-reciprocal re-ranking (rerank.py), or ``None``: every metric,
+            score and threshold is then of the re-ranked scores (minus the re-ranked distances).
+            Dense: Nq + Ng (references with ``average_refs``) at most ``MAX_RERANK_ITEMS``.
+        expansion_k: Average query expansion with this many gallery neighbours (``expand_queries``,
+            renormalised like the references), before scoring and re-ranking; ``None``: none.
 
     With ``average_refs``, ``reference_labels`` names the label of each reference: of each column of
     ``scores`` and each index of ``top_k_indices``.
@@ -79,10 +87,13 @@ def evaluate(
         index = {name: i for i, name in enumerate(names)}
         g_ids = torch.tensor([index[name] for name in ref_names], dtype=torch.int64)
 
+    if expansion_k is not None:
+        query_emb = expand_queries(query_emb, gallery_emb, metric, expansion_k, chunk, normalize_refs)
+
     # scores and curves come from the same blocks as every metric: they cannot disagree with them
     blocks = BlockStats(len(q_ids))
     score_blocks: list[torch.Tensor] = []
-    for start, scores in score_chunks(query_emb, gallery_emb, metric, chunk):
+    for start, scores in _score_blocks(query_emb, gallery_emb, metric, chunk, rerank):
         blocks.add(start, chunk_stats(scores, q_ids[start : start + scores.shape[0]], g_ids, k, return_curves))
         if return_scores:
             score_blocks.append(scores.cpu())
@@ -109,6 +120,7 @@ def evaluate(
         "knn_accuracy": float(knn_correct.double().mean()),
         "mAP": pr["mAP"],
         "mAP_with_positives": pr["mAP_with_positives"],
+        "mINP": float(stats["inp"][has_pos].mean()) if bool(has_pos.any()) else math.nan,
         "AP_per_label": [{"label": label, "ap": ap} for label, ap in pr["AP_per_label"].items()],
         "mean_P@maxF1": float(stats["p_at_max_f1"].mean()),
         "mean_R@maxF1": float(stats["r_at_max_f1"].mean()),
@@ -118,6 +130,8 @@ def evaluate(
         "mean_hard_pos_score": float(stats["hard_pos"].double().nanmean()),
         "mean_hard_neg_score": float(stats["hard_neg"].double().nanmean()),
         "thresholds": suggest_thresholds(stats["best_pos"], stats["best_neg"], far_targets),
+        "rerank": None if rerank is None else dict(zip(("k1", "k2", "lambda"), rerank, strict=True)),
+        "query_expansion": None if expansion_k is None else {"k": expansion_k},
     }
     result = _jsonable(result)
     if ref_names is not None:
@@ -143,8 +157,21 @@ def evaluate(
             "max_f1": stats["max_f1"],
             "hard_pos_score": stats["hard_pos"],
             "hard_neg_score": stats["hard_neg"],
+            "inp": stats["inp"],
         }
     return result
+
+
+def _score_blocks(
+    query: torch.Tensor, gallery: torch.Tensor, metric: str, chunk: int, rerank: tuple[int, int, float] | None
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Blocks of query rows of the score matrix: straight from the embeddings, or of the re-ranked one."""
+    if rerank is None:
+        yield from score_chunks(query, gallery, metric, chunk)
+        return
+    scores = reranked_scores(query, gallery, metric, *rerank, chunk)
+    for start in range(0, scores.shape[0], chunk):
+        yield start, scores[start : start + chunk]
 
 
 def _jsonable(value: Any) -> Any:  # noqa: ANN401 - any JSON-shaped value
@@ -173,6 +200,7 @@ def to_report(raw: dict[str, Any]) -> dict[str, Any]:
         "knnAccuracy": raw["knn_accuracy"],
         "mAP": raw["mAP"],
         "mAPWithPositives": raw["mAP_with_positives"],
+        "mINP": raw["mINP"],
         "apPerLabel": raw["AP_per_label"],
         "meanMaxF1": {
             "f1": raw["mean_maxF1"],
@@ -194,6 +222,8 @@ def to_report(raw: dict[str, Any]) -> dict[str, Any]:
                 for e in thresholds["far"]
             ],
         },
+        "rerank": raw["rerank"],
+        "queryExpansion": raw["query_expansion"],
     }
     if "top_k_indices" in raw:
         report["topMatches"] = {"indices": raw["top_k_indices"], "scores": raw["top_k_scores"]}
@@ -212,5 +242,6 @@ def to_report(raw: dict[str, Any]) -> dict[str, Any]:
             "maxF1": pq["max_f1"].float(),
             "hardPositiveScore": pq["hard_pos_score"].float(),
             "hardNegativeScore": pq["hard_neg_score"].float(),
+            "inp": pq["inp"].float(),
         }
     return report

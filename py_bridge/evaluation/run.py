@@ -16,6 +16,7 @@ from bridge.errors import BridgeValidationError
 from bridge.jobs import JobContext
 from data.dataset import DatasetSpec, read_csv
 from evaluation.report import evaluate, to_report
+from evaluation.rerank import check_rerank
 from evaluation.scoring import DEFAULT_CHUNK
 from model.embedding import embed_frame
 from model.recognizer import Recognizer
@@ -47,6 +48,15 @@ def prepare_side(
     return {"frame": read_csv(DatasetSpec.from_json(side["dataset"], f"{name}.dataset"), name)}
 
 
+def check_sizes(sides: dict[str, dict[str, Any]], options: dict[str, Any]) -> None:
+    """Refuse a re-ranking that cannot run before anything is embedded: the labels or CSV rows give the sizes."""
+    if options["rerank"] is None:
+        return
+    labels = {name: side["labels"] if "embeddings" in side else side["frame"]["label"] for name, side in sides.items()}
+    num_gallery = len(set(labels["gallery"])) if options["averageReferences"] else len(labels["gallery"])
+    check_rerank(len(labels["query"]), num_gallery, options["metric"])
+
+
 def embed_options(options: dict[str, Any]) -> dict[str, Any]:
     """The part of the evaluation options that embedding a data set needs."""
     return {key: options[key] for key in ("size", "batchSize", "numWorkers", "tta", "precision")}
@@ -71,6 +81,7 @@ def run(
     ctx.report({"type": "progress", "phase": "scoring", "done": 0, "total": len(emb["query"][1])})
     at = scoring_device(emb["gallery"][0], emb["query"][0], [sides[n] for n in ("gallery", "query")])
     chunk = options["chunkSize"]  # null: sized to the memory budget (behaviour, not a default)
+    rerank, expansion = options["rerank"], options["queryExpansion"]  # null: off
     raw = evaluate(
         emb["query"][0].to(at),
         emb["query"][1],
@@ -85,6 +96,8 @@ def run(
         return_per_query=bool(options["perQuery"]),
         return_scores=bool(options["returnScores"]),
         return_curves=bool(options["curves"]),
+        rerank=None if rerank is None else (int(rerank["k1"]), int(rerank["k2"]), float(rerank["lambda"])),
+        expansion_k=None if expansion is None else int(expansion["k"]),
     )
     report = to_report(raw)
     if options["returnEmbeddings"]:

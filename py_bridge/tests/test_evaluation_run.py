@@ -25,6 +25,8 @@ OPTIONS = {
     "batchSize": 8,
     "numWorkers": 0,
     "precision": "fp32",
+    "rerank": None,
+    "queryExpansion": None,
 }
 
 

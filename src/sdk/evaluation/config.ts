@@ -5,7 +5,7 @@
 import { ValidationError } from '../core/errors.js';
 import type { JobEvent, JobOptions } from '../core/jobs.js';
 import { Tensor } from '../core/tensor.js';
-import { resolveOptions } from '../core/validate.js';
+import { loadSchema, resolveOptions, type JsonSchema } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import type { ModelInfo } from '../model/catalog.js';
 import { resolveLoading, type EmbedConfig, type EmbeddingSet } from '../model/embedding.js';
@@ -36,7 +36,7 @@ export interface EvaluateConfig extends EmbedConfig {
   topMatches?: boolean;
   /**
    * Return per-query tensors: AP, rank of the first correct match, kNN prediction (a label), max F1,
-   * hardest positive and negative score (NaN where a query has none).
+   * hardest positive and negative score, inverse negative penalty (NaN where a query has none).
    * @default false
    */
   perQuery?: boolean;
@@ -63,7 +63,62 @@ export interface EvaluateConfig extends EmbedConfig {
    * @TJS-type integer
    */
   chunkSize?: number;
+  /**
+   * k-reciprocal re-ranking (Zhong et al. 2017, torchreid's `re_ranking` ported to torch, on the CPU):
+   * `true` for the paper's parameters, or some of them. Every metric, top match, per-query value,
+   * score and threshold is then of the re-ranked scores (minus the re-ranked distances). Needs a
+   * distance (not metric 'inner'), and it is dense: Nq + Ng (references with averageReferences) at
+   * most 20000 (2.7 GiB of extra memory for the whole evaluation there).
+   * @default false
+   */
+  rerank?: boolean | RerankConfig;
+  /**
+   * Average query expansion (alpha-QE with alpha 0): each query is replaced by the mean of itself and
+   * its k best gallery items (renormalised like averageReferences) before scoring and re-ranking.
+   * `true` for the default k. Works at any size.
+   * @default false
+   */
+  queryExpansion?: boolean | QueryExpansionConfig;
 }
+
+/** k-reciprocal re-ranking's parameters; the defaults are the paper's, torchreid's and fast-reid's. */
+export interface RerankConfig {
+  /**
+   * Neighbours whose k-reciprocal sets encode each item.
+   * @default 20
+   * @minimum 1
+   * @TJS-type integer
+   */
+  k1?: number;
+  /**
+   * Neighbours whose encodings are averaged into each item's (1: none).
+   * @default 6
+   * @minimum 1
+   * @TJS-type integer
+   */
+  k2?: number;
+  /**
+   * Weight of the original distance in the final one; the Jaccard distance gets 1 - lambda.
+   * @default 0.3
+   * @minimum 0
+   * @maximum 1
+   */
+  lambda?: number;
+}
+
+/** Average query expansion's parameter. */
+export interface QueryExpansionConfig {
+  /**
+   * Gallery items averaged into each query.
+   * @default 5
+   * @minimum 1
+   * @TJS-type integer
+   */
+  k?: number;
+}
+
+/** Re-ranking's dense matrices hold (Nq + Ng)² floats: py_bridge/evaluation/rerank.py holds the same limit. */
+export const MAX_RERANK_ITEMS = 20_000;
 
 /** Progress of an evaluation: embedding the gallery, the queries, then scoring. */
 export interface EvaluateProgress extends JobEvent {
@@ -79,15 +134,65 @@ export interface EvaluateOptions extends EvaluateConfig, JobOptions<EvaluateProg
   query: DatasetRef | EmbeddingSet;
 }
 
-/** An EvaluateConfig with every default filled in: what the worker receives (chunkSize null: sized to memory). */
-export interface ResolvedEvaluateConfig extends Required<Omit<EvaluateConfig, 'chunkSize'>> {
+/**
+ * An EvaluateConfig with every default filled in: what the worker receives (chunkSize null: sized to
+ * memory; rerank and queryExpansion null: off, else every parameter).
+ */
+export interface ResolvedEvaluateConfig extends Required<
+  Omit<EvaluateConfig, 'chunkSize' | 'rerank' | 'queryExpansion'>
+> {
   chunkSize: number | null;
+  rerank: Required<RerankConfig> | null;
+  queryExpansion: Required<QueryExpansionConfig> | null;
 }
 
 /** Check an EvaluateConfig and fill in every default. */
 export function resolveEvaluateConfig(config: EvaluateConfig, info: ModelInfo): ResolvedEvaluateConfig {
   const filled = resolveLoading(resolveOptions('EvaluateConfig', config, 'EvaluateOptions'), info, 'EvaluateOptions');
-  return { ...(filled as Required<EvaluateConfig>), chunkSize: filled.chunkSize ?? null };
+  const full = filled as Required<EvaluateConfig>; // the schema filled in every literal default
+  const resolved: ResolvedEvaluateConfig = {
+    ...full,
+    chunkSize: filled.chunkSize ?? null,
+    rerank: switchedOn(full.rerank, 'rerank') as Required<RerankConfig> | null,
+    queryExpansion: switchedOn(full.queryExpansion, 'queryExpansion') as Required<QueryExpansionConfig> | null,
+  };
+  if (resolved.rerank && resolved.metric === 'inner') {
+    const message =
+      "needs a distance and metric 'inner' has none: use metric 'cosine' (the same ranking for normalised " +
+      "embeddings), 'euclid' or 'sq_euclid'";
+    throw ValidationError.one('EvaluateOptions', 'rerank', message);
+  }
+  return resolved;
+}
+
+/**
+ * `false` → null; `true` or an object → the object with the defaults of its schema branch filled in
+ * (ajv fills no defaults inside anyOf, so they are read from the same generated schema here).
+ */
+function switchedOn(value: boolean | object, option: 'rerank' | 'queryExpansion'): Record<string, unknown> | null {
+  if (value === false) return null;
+  const branches = loadSchema('EvaluateConfig').properties?.[option]?.anyOf ?? [];
+  const props: Record<string, JsonSchema> = branches.find((b) => b.type === 'object')?.properties ?? {};
+  const defaults = Object.fromEntries(Object.entries(props).map(([key, schema]) => [key, schema.default]));
+  return { ...defaults, ...(value === true ? {} : value) };
+}
+
+/**
+ * Refuse a re-ranking too big for its dense matrices before anything is sent, when the sizes are known
+ * (embeddings; the worker checks data sets once it has read them).
+ */
+export function checkRerankSize(gallery: EvaluationSide, query: EvaluationSide, options: ResolvedEvaluateConfig): void {
+  if (!options.rerank || !('labels' in gallery) || !('labels' in query)) return;
+  const numGallery = options.averageReferences ? new Set(gallery.labels).size : gallery.labels.length;
+  const total = query.labels.length + numGallery;
+  if (total > MAX_RERANK_ITEMS) {
+    const gib = ((4 * total * total) / 2 ** 30).toFixed(1);
+    const message =
+      `re-ranking builds dense (Nq + Ng)² matrices and Nq + Ng = ${total} exceeds its limit of ${MAX_RERANK_ITEMS} ` +
+      `(about ${gib} GiB per matrix): evaluate without rerank, on a subset of the queries or of the gallery, ` +
+      'or with averageReferences; queryExpansion works at any size';
+    throw ValidationError.one('EvaluateOptions', 'rerank', message);
+  }
 }
 
 /** One side of an evaluation as the worker takes it: a resolved data set, or embeddings with labels. */

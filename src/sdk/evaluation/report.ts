@@ -32,6 +32,12 @@ export interface EvaluationReport {
   mAP: number;
   /** Mean AP over queries that have a positive (the re-identification convention). */
   mAPWithPositives: number | null;
+  /**
+   * Mean inverse negative penalty (Ye et al. 2021) over queries that have a positive: per query, its
+   * number of positives / the 1-based rank of its last one (1 when no negative outranks a positive);
+   * fast-reid's and torchreid's mINP. Null when no query has a positive.
+   */
+  mINP: number | null;
   apPerLabel: Array<{ label: string | number; ap: number | null }>;
   /** Means over queries of the point of maximum F1 on each query's precision-recall curve. */
   meanMaxF1: { f1: number; precision: number; recall: number; threshold: number };
@@ -48,6 +54,10 @@ export interface EvaluationReport {
     maxF1: { threshold: number; f1: number; precision: number; recall: number } | null;
     falseAcceptTargets: ThresholdAtFar[];
   };
+  /** The re-ranking that ran (every parameter), or null. */
+  rerank: { k1: number; k2: number; lambda: number } | null;
+  /** The query expansion that ran, or null. */
+  queryExpansion: { k: number } | null;
   /** With topMatches: the k best gallery rows (int64) and scores of every query, Nq × k. */
   topMatches?: { indices: Tensor<'int64'>; scores: Tensor<'float32'> };
   /** With returnEmbeddings. */
@@ -62,6 +72,8 @@ export interface EvaluationReport {
     maxF1: Tensor<'float32'>;
     hardPositiveScore: Tensor<'float32'>;
     hardNegativeScore: Tensor<'float32'>;
+    /** Inverse negative penalty: positives / 1-based rank of the last one (NaN without positives). */
+    inp: Tensor<'float32'>;
   };
   /**
    * With averageReferences: the label of each averaged reference, in the order of the columns of

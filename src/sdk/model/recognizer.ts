@@ -11,6 +11,7 @@ import { runJob, type JobOptions } from '../core/jobs.js';
 import { Tensor } from '../core/tensor.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import {
+  checkRerankSize,
   resolveEvaluateConfig,
   resolveSide,
   type EvaluateOptions,
@@ -242,6 +243,7 @@ export class Recognizer {
       query: resolveSide(query, 'query'),
       options: resolveEvaluateConfig(config, this.info),
     };
+    checkRerankSize(payload.gallery, payload.query, payload.options);
     return this.runModelJob<EvaluateProgress, EvaluationReport>('evaluate', 'recognizer.evaluate', payload, {
       onProgress,
       signal,
