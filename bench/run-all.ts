@@ -39,6 +39,11 @@ const BENCHMARKS: Benchmark[] = [
     command: [process.execPath, 'scripts/py.mjs', 'bench/evaluate_scale.py'],
   },
   { name: 'cold-start', heading: '### Cold start', command: tsx('bench/cold_start.ts') },
+  {
+    name: 'gallery',
+    heading: '### Gallery search',
+    command: [process.execPath, 'scripts/py.mjs', 'bench/gallery_search.py'],
+  },
 ];
 
 const { values } = parseArgs({

@@ -217,6 +217,34 @@ describe('open-set answers from embeddings', () => {
   });
 });
 
+describe('re-ranking and query expansion in identify', () => {
+  test('rerank: true re-ranks every score with the paper defaults; FAISS galleries refuse it', async () => {
+    const refs = clusters(6, 4, 8, 4, 0.4);
+    await using gallery = await rt.createGallery({ dim: 8 });
+    await gallery.add(refs);
+    const plain = await gallery.identify(refs.embeddings);
+    const reranked = await gallery.identify(refs.embeddings, { rerank: true });
+    const expanded = await gallery.identify(refs.embeddings, { queryExpansion: true });
+    assert.equal(reranked.answers.length, 24);
+    assert.ok(
+      reranked.answers.every((a) => a.score <= 1e-6 && a.score >= -1 - 1e-6),
+      'minus re-ranked distances, in [-1, 0] (to float32 rounding)',
+    );
+    assert.ok(plain.answers.every((a) => a.score > 0));
+    assert.equal(expanded.answers.length, 24);
+    await using flat = await rt.createGallery({ dim: 8, backend: 'faiss' });
+    await flat.add(refs);
+    await assert.rejects(
+      flat.identify(refs.embeddings, { rerank: { k1: 5 } }),
+      (e: unknown) => e instanceof ValidationError && /use backend 'exact'/.test(e.message),
+    );
+    await assert.rejects(
+      gallery.identify(refs.embeddings, { rerank: { lambda: 2 } }),
+      (e: unknown) => e instanceof ValidationError && /rerank/.test(e.message),
+    );
+  });
+});
+
 describe('bad inputs are ValidationErrors that name the problem', () => {
   test('options, sizes, thresholds and an empty gallery', async () => {
     const invalid = (pattern: RegExp) => (e: unknown) => e instanceof ValidationError && pattern.test(e.message);

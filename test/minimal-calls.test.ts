@@ -98,3 +98,25 @@ test('data, model, training, embedding and evaluation with only their required o
   assert.equal(again.numGallery, gallery.rows);
   await model.dispose();
 });
+
+test('a gallery with only its required options: create, add, identify, calibrate, verify, save, load', async () => {
+  const ds = await rt.data.generateSynthetic({ outDir: at('people'), identities: 4, samplesPerIdentity: 3 });
+  const { gallery, query } = await rt.data.galleryQuerySplit(ds, { outDir: at('people-gq') });
+  await using model = await rt.createRecognizer({ modelName: 'resnet18' });
+
+  await using people = await rt.createGallery({ model });
+  assert.equal(await people.add(gallery), 4);
+  const { answers } = await people.identify(query);
+  assert.equal(answers.length, query.rows);
+  assert.equal(answers[0]!.matches.length, 4); // k defaults to 5, capped at the 4 references
+  const calibration = await people.calibrate(query);
+  assert.equal(calibration.targetFar, 0.01); // the documented default
+  assert.equal(people.threshold, calibration.threshold);
+  const image = join(ds.imageDir, 'id0000', '0.png');
+  const { same, scores } = await people.verify(image, image);
+  assert.deepEqual(same, [true]);
+  assert.ok(Math.abs(scores[0]! - 1) < 1e-5);
+  await people.save(at('people-gallery'));
+  await using again = await rt.loadGallery(at('people-gallery'), { model });
+  assert.deepEqual((await again.identify(query)).answers, (await people.identify(query)).answers);
+});

@@ -13,8 +13,10 @@ import time
 from typing import Any
 
 import torch
+import torch.nn.functional as F  # noqa: N812 - the usual name
 
 from bridge.errors import BridgeValidationError
+from evaluation.rerank import reranked_scores
 from evaluation.scoring import average_references
 from evaluation.thresholds import suggest_thresholds
 from gallery.rows import Rows, prepare
@@ -47,7 +49,7 @@ class Gallery:
     # ------------------------------------------------------------------ contents
 
     def add(self, embeddings: torch.Tensor, labels: list[Any]) -> None:
-        """Enrol references: one label per row."""
+        """Enrol references, one label per row; the gallery may keep ``embeddings`` itself (do not change it later)."""
         if embeddings.ndim != 2 or embeddings.shape[1] != self.dim:
             raise BridgeValidationError(
                 f"embeddings of shape {tuple(embeddings.shape)} do not fit this gallery of {self.dim}-dim embeddings",
@@ -141,13 +143,35 @@ class Gallery:
         return prepare(queries, self.metric)
 
     def identify(
-        self, queries: torch.Tensor, k: int, threshold: float | None, vote: str, progress: Any = None
+        self,
+        queries: torch.Tensor,
+        k: int,
+        threshold: float | None,
+        vote: str,
+        progress: Any = None,
+        rerank: dict[str, Any] | None = None,
+        expansion: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Top-k matches of each query and a verdict: a label, or unknown (-1) below the threshold."""
-        _, names = self._ready()
+        """Top-k matches of each query and a verdict: a label, or unknown (-1) below the threshold.
+
+        ``expansion`` (``{k}``): average query expansion through the gallery's own search first.
+        ``rerank`` (``{k1, k2, lambda}``): k-reciprocal re-ranking of every score (exact backend, dense,
+        so at most MAX_RERANK_ITEMS queries plus references); scores are then minus re-ranked distances.
+        """
+        searched, names = self._ready()
         q = self._queries(queries)
-        scores, rows = self.search.search(q, k, progress)
-        labels: list[Any] = []
+        if expansion is not None:
+            _, near = self.search.search(q, int(expansion["k"]))
+            q = _expanded(q, searched, near, self.metric == "cosine")
+        if rerank is not None:
+            if not isinstance(self.search, ExactSearch):
+                raise BridgeValidationError("re-ranking scores every reference: use backend 'exact'", "rerank")
+            full = reranked_scores(
+                q, searched, self.metric, int(rerank["k1"]), int(rerank["k2"]), float(rerank["lambda"]), chunk=1024
+            )
+            scores, rows = torch.topk(full, min(k, full.shape[1]), dim=1)
+        else:
+            scores, rows = self.search.search(q, k, progress)
         seen: dict[Any, int] = {}
         flat = rows.flatten().tolist()
         index = torch.tensor(
@@ -234,6 +258,14 @@ class Gallery:
             "exactMs": (t1 - t0) * 1e3,
             "indexMs": (t2 - t1) * 1e3,
         }
+
+
+def _expanded(q: torch.Tensor, searched: torch.Tensor, near: torch.Tensor, normalize: bool) -> torch.Tensor:
+    """Each query averaged with its nearest references (alpha-QE with alpha 0), renormalised for cosine."""
+    found = near >= 0
+    total = q + (searched[near.clamp_min(0)] * found[..., None]).sum(dim=1)
+    mean = total / (1 + found.sum(dim=1, keepdim=True))
+    return F.normalize(mean, dim=1) if normalize else mean
 
 
 def _verdicts(

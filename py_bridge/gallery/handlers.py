@@ -157,12 +157,24 @@ def add(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def identify(payload: dict[str, Any]) -> dict[str, Any]:
-    """Top-k matches and verdicts of query embeddings, as a job: ``{queries, k, threshold, vote}``."""
+    """Top-k matches and verdicts of query embeddings, as a job.
+
+    ``payload``: ``{queries, k, threshold, vote, rerank, queryExpansion}``.
+    """
     queries = _tensor(payload, "queries")
 
     def work(g: Gallery, ctx: JobContext) -> dict[str, Any]:
         threshold = payload["threshold"] if payload["threshold"] is not None else g.threshold
-        return g.identify(queries, int(payload["k"]), threshold, payload["vote"], _progress(ctx, "search"))
+        progress = _progress(ctx, "search")
+        return g.identify(
+            queries,
+            int(payload["k"]),
+            threshold,
+            payload["vote"],
+            progress,
+            payload["rerank"],
+            payload["queryExpansion"],
+        )
 
     return _job("gallery.identify", payload["id"], work)
 

@@ -40,8 +40,12 @@ class Rows:
         return self._buffer[: len(self.labels)]
 
     def add(self, vectors: torch.Tensor, labels: list[Any]) -> None:
-        """Append prepared embeddings and their labels."""
+        """Append prepared embeddings (the gallery's own tensor: it may be kept as it is) and their labels."""
         start, end = len(self.labels), len(self.labels) + vectors.shape[0]
+        if start == 0 and end >= INITIAL_CAPACITY and vectors.is_contiguous():
+            self._buffer = vectors  # a first large batch is adopted as it is: no second copy of a big gallery
+            self.labels = list(labels)
+            return
         if end > self._buffer.shape[0]:
             grown = torch.empty(max(end, 2 * self._buffer.shape[0], INITIAL_CAPACITY), self.dim)
             grown[:start] = self._buffer[:start]

@@ -222,3 +222,30 @@ def test_bad_inputs_are_validation_errors() -> None:
     ivf.add(torch.randn(10, 16), list(range(10)))
     with pytest.raises(BridgeValidationError, match="Number of training points"):
         ivf.train(None, 0)
+
+
+def test_identify_with_rerank_and_query_expansion() -> None:
+    from evaluation.rerank import reranked_scores
+
+    emb, labels, centres = clusters(8, 4, seed=5, spread=0.5)
+    queries = centres + 0.5 * torch.randn(centres.shape, generator=torch.Generator().manual_seed(6))
+    g = Gallery(config(), None)
+    g.add(emb, labels)
+    params = {"k1": 20, "k2": 6, "lambda": 0.3}
+    out = g.identify(queries, 5, None, "top1", rerank=params)
+    want = reranked_scores(torch.nn.functional.normalize(queries, dim=1), g.rows.vectors, "cosine", 20, 6, 0.3, 1024)
+    values, rows = want.topk(5, dim=1)
+    assert torch.equal(out["rows"].long(), rows)
+    torch.testing.assert_close(out["scores"], values)
+    assert bool((out["scores"] <= 0).all())  # minus re-ranked distances
+
+    expanded = g.identify(queries, 5, None, "top1", expansion={"k": 3})
+    q = torch.nn.functional.normalize(queries, dim=1)
+    near = g.identify(queries, 3, None, "top1")["rows"].long()
+    by_hand = torch.nn.functional.normalize(q + g.rows.vectors[near].sum(dim=1), dim=1)
+    assert torch.equal(expanded["rows"], g.identify(by_hand, 5, None, "top1")["rows"])
+
+    flat = Gallery(config(backend="faiss"), None)
+    flat.add(emb, labels)
+    with pytest.raises(BridgeValidationError, match="use backend 'exact'"):
+        flat.identify(queries, 5, None, "top1", rerank=params)

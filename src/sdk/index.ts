@@ -49,7 +49,14 @@ export type { SyntheticOptions, SyntheticDataset, SplitOptions, SyntheticProgres
 export type { FitConfig, FitOptions, ResolvedFitConfig } from './training/config.js';
 export type { FitEvent, FitBatchEvent, FitEpochEvent, EpochRecord, FitResult } from './training/results.js';
 
-export type { EvaluateConfig, EvaluateOptions, EvaluateProgress, ResolvedEvaluateConfig } from './evaluation/config.js';
+export type {
+  EvaluateConfig,
+  EvaluateOptions,
+  EvaluateProgress,
+  QueryExpansionConfig,
+  RerankConfig,
+  ResolvedEvaluateConfig,
+} from './evaluation/config.js';
 export type { EvaluationReport, ThresholdAtFar } from './evaluation/report.js';
 export { saveNpy, loadNpy } from './evaluation/npy.js';
 

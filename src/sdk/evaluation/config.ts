@@ -169,9 +169,13 @@ export function resolveEvaluateConfig(config: EvaluateConfig, info: ModelInfo): 
  * `false` → null; `true` or an object → the object with the defaults of its schema branch filled in
  * (ajv fills no defaults inside anyOf, so they are read from the same generated schema here).
  */
-function switchedOn(value: boolean | object, option: 'rerank' | 'queryExpansion'): Record<string, unknown> | null {
+export function switchedOn(
+  value: boolean | object,
+  option: 'rerank' | 'queryExpansion',
+  schema: 'EvaluateConfig' | 'IdentifyConfig' = 'EvaluateConfig',
+): Record<string, unknown> | null {
   if (value === false) return null;
-  const branches = loadSchema('EvaluateConfig').properties?.[option]?.anyOf ?? [];
+  const branches = loadSchema(schema).properties?.[option]?.anyOf ?? [];
   const props: Record<string, JsonSchema> = branches.find((b) => b.type === 'object')?.properties ?? {};
   const defaults = Object.fromEntries(Object.entries(props).map(([key, schema]) => [key, schema.default]));
   return { ...defaults, ...(value === true ? {} : value) };

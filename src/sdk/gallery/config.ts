@@ -5,6 +5,7 @@
 import { ValidationError } from '../core/errors.js';
 import type { JobEvent, JobOptions } from '../core/jobs.js';
 import { resolveOptions } from '../core/validate.js';
+import type { QueryExpansionConfig, RerankConfig } from '../evaluation/config.js';
 import type { EmbedConfig } from '../model/embedding.js';
 
 export type GalleryMetric = 'cosine' | 'inner' | 'euclid' | 'sq_euclid';
@@ -79,6 +80,19 @@ export interface IdentifyConfig extends EmbedConfig {
    * @default "top1"
    */
   vote?: 'top1' | 'knn';
+  /**
+   * k-reciprocal re-ranking of every score before the k best are taken (as in evaluate; `true` for the
+   * paper's k1 20, k2 6, lambda 0.3). Exact backend only, and dense: queries plus references at most 20000.
+   * Scores are then minus the re-ranked distances (in [-1, 0]): calibrate thresholds with the same setting.
+   * @default false
+   */
+  rerank?: boolean | RerankConfig;
+  /**
+   * Average query expansion: each query is replaced by the mean of itself and its k nearest references
+   * (found by the gallery's own search, so with FAISS too) before the search. `true` for k 5.
+   * @default false
+   */
+  queryExpansion?: boolean | QueryExpansionConfig;
 }
 
 /** How to choose the threshold in calibrate(): the plain part of CalibrateOptions. */

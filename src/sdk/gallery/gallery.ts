@@ -9,6 +9,7 @@ import { ClosedError, ValidationError, WorkerCrashedError } from '../core/errors
 import { runJob, type JobOptions } from '../core/jobs.js';
 import type { Tensor } from '../core/tensor.js';
 import { resolveOptions } from '../core/validate.js';
+import { switchedOn } from '../evaluation/config.js';
 import type { EmbedConfig, EmbedProgress } from '../model/embedding.js';
 import type { Recognizer, WorkerInvoker } from '../model/recognizer.js';
 import {
@@ -195,7 +196,14 @@ export class Gallery {
       const threshold = checkThreshold(resolved.threshold, this.metric, 'identify options');
       const embedding = { ...embedPart(resolved), signal };
       const q = await queryEmbeddings(queries, this.model, embedding, 'gallery.identify');
-      const payload = { queries: q, k: resolved.k, threshold, vote: resolved.vote };
+      const payload = {
+        queries: q,
+        k: resolved.k,
+        threshold,
+        vote: resolved.vote,
+        rerank: switchedOn(resolved.rerank ?? false, 'rerank', 'IdentifyConfig'),
+        queryExpansion: switchedOn(resolved.queryExpansion ?? false, 'queryExpansion', 'IdentifyConfig'),
+      };
       const raw = await this.job<GalleryProgress, IdentifyRaw>('identify', 'gallery.identify', payload, {
         onProgress,
         signal,
