@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +95,24 @@ def resolve(method: str) -> Handler:
     return fn
 
 
+def to_json(value: Any) -> str:
+    """JSON that JavaScript can parse: NaN and ±Infinity (which JSON lacks) become null."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:  # rare: only then walk the value
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def dispatch(method: str, payload_json: str) -> str:
     """Run one RPC call and return its JSON-encoded outcome; never raises."""
     try:
@@ -105,9 +124,9 @@ def dispatch(method: str, payload_json: str) -> str:
         if method != "boot" and not STATE.booted:
             raise BridgeValidationError("the worker has not been booted")
         result = fn(payload)
-        return json.dumps({"ok": True, "result": result})
+        return to_json({"ok": True, "result": result})
     except Exception as exc:  # every failure goes back structured, the worker stays up
-        return json.dumps({"ok": False, "error": describe(exc)})
+        return to_json({"ok": False, "error": describe(exc)})
     finally:
         if STATE.booted:
             STATE.shm.end_call()

@@ -127,3 +127,13 @@ describe('splits', () => {
     );
   });
 });
+
+test('BAD CALL - a synthetic set into a file is a ValidationError before anything is written', async () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'not a folder');
+  await assert.rejects(
+    rt.data.generateSynthetic({ outDir: file, identities: 2, samplesPerIdentity: 1 }),
+    (e: unknown) => e instanceof ValidationError && /a-file exists and is not a folder/.test(e.message),
+  );
+  assert.equal(readFileSync(file, 'utf8'), 'not a folder');
+});

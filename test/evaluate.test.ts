@@ -223,4 +223,29 @@ describe('.npy files', () => {
     writeFileSync(join(dir, 'junk.npy'), 'hello');
     assert.throws(() => loadNpy(join(dir, 'junk.npy')), /not a \.npy file/);
   });
+
+  test('BAD CALL - missing files, folders and non-tensors are ValidationErrors that name the path', () => {
+    const t = rows([[1, 2]]);
+    const invalid = (pattern: RegExp) => (e: unknown) => e instanceof ValidationError && pattern.test(e.message);
+    assert.throws(() => loadNpy(join(dir, 'nope.npy')), invalid(/nope\.npy: no such file or folder/));
+    assert.throws(() => loadNpy(dir), invalid(/is a folder/));
+    assert.throws(
+      () => {
+        saveNpy(join(dir, 'no-folder', 'x.npy'), t);
+      },
+      invalid(/no-folder.*no such file or folder/),
+    );
+    assert.throws(
+      () => {
+        saveNpy(dir, t);
+      },
+      invalid(/is a folder/),
+    );
+    assert.throws(
+      () => {
+        saveNpy(join(dir, 'x.npy'), [1, 2] as unknown as Tensor);
+      },
+      invalid(/must be a Tensor/),
+    );
+  });
 });

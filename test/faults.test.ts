@@ -1,15 +1,21 @@
-// Faults: a dying worker, a Python exception, a slow call, signals and uncaught exceptions in Node.
+// Faults: a dying worker, a Python exception, a slow call, signals and uncaught exceptions in Node,
+// SIGKILL of Node, and a second local user against the session's files.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Recognite, Tensor, WorkerCrashedError, WorkerError, WorkerTimeoutError } from 'recognite-ts';
+import { Recognite, Tensor, ValidationError, WorkerCrashedError, WorkerError, WorkerTimeoutError } from 'recognite-ts';
+import { chooseShmDir } from '../src/sdk/core/session-dir.js';
 import { isAlive, sessionFiles, startFixture, waitFor } from './helpers.js';
+import { debugCall } from './debug.js';
 
 describe('worker faults', () => {
   test('kill -9 mid-call rejects every pending call with WorkerCrashedError within 2 s; a new start works', async () => {
     const rt = await Recognite.start({ device: 'cpu' });
     const pid = rt.workerPid!;
     const { dir, prefix } = rt.sharedMemory;
-    const sleeping = rt.invoke('debug.sleep', { seconds: 60 });
+    const sleeping = debugCall(rt, 'debug.sleep', { seconds: 60 });
     await new Promise((r) => setTimeout(r, 200)); // the sleep is running in Python now
     const calls = [
       sleeping,
@@ -40,9 +46,9 @@ describe('worker faults', () => {
 
   test('a crash report carries the last lines the worker printed', async () => {
     const rt = await Recognite.start({ device: 'cpu' });
-    await rt.invoke('debug.print', { text: 'LAST-WORDS-BEFORE-CRASH' });
+    await debugCall(rt, 'debug.print', { text: 'LAST-WORDS-BEFORE-CRASH' });
     await new Promise((r) => setTimeout(r, 100)); // let the relay copy it to the log
-    const pending = rt.invoke('debug.sleep', { seconds: 60 });
+    const pending = debugCall(rt, 'debug.sleep', { seconds: 60 });
     process.kill(rt.workerPid!, 'SIGKILL');
     await assert.rejects(pending, (err: unknown) => {
       assert.ok(err instanceof WorkerCrashedError);
@@ -57,7 +63,7 @@ describe('worker faults', () => {
 
   test('a Python exception becomes a WorkerError with type, message and traceback; the worker stays usable', async () => {
     await using rt = await Recognite.start({ device: 'cpu' });
-    await assert.rejects(rt.invoke('debug.raise', { message: 'on purpose' }), (err: unknown) => {
+    await assert.rejects(debugCall(rt, 'debug.raise', { message: 'on purpose' }), (err: unknown) => {
       assert.ok(err instanceof WorkerError);
       assert.equal(err.pythonType, 'ZeroDivisionError');
       assert.equal(err.pythonMessage, 'on purpose');
@@ -77,7 +83,7 @@ describe('worker faults', () => {
   test('a call past its time-out rejects with WorkerTimeoutError; the worker answers again afterwards', async () => {
     await using rt = await Recognite.start({ device: 'cpu', callTimeoutMs: 300 });
     const started = Date.now();
-    await assert.rejects(rt.invoke('debug.sleep', { seconds: 1 }), WorkerTimeoutError);
+    await assert.rejects(debugCall(rt, 'debug.sleep', { seconds: 1 }), WorkerTimeoutError);
     assert.ok(Date.now() - started < 900);
     await rt.invoke('ping', {}, 5000); // queued behind the sleep, then answered
     const t = new Tensor(Float64Array.of(0.5));
@@ -108,4 +114,67 @@ describe('Node going away without close()', () => {
     assert.deepEqual(sessionFiles(dir, prefix), []);
     assert.ok(await waitFor(() => !isAlive(pid), 2000));
   });
+});
+
+describe('session files are private, and a killed session is swept', () => {
+  test("each session's files live in a folder of its own, mode 0700, removed at close", async () => {
+    const rt = await Recognite.start({ device: 'cpu' });
+    const { dir, prefix } = rt.sharedMemory;
+    const stat = statSync(dir);
+    assert.ok(stat.isDirectory());
+    assert.equal(stat.mode & 0o777, 0o700, 'only its owner may enter it');
+    assert.equal(dirname(dir), chooseShmDir(), 'inside the shared-memory folder');
+    assert.ok(
+      sessionFiles(dir, prefix).some((n) => n.endsWith('-stderr.log')),
+      "the worker's log is inside",
+    );
+    await rt.close();
+    assert.equal(existsSync(dir), false, 'the folder is gone after close()');
+  });
+
+  test('SIGKILL of Node: the worker exits within 2 s, and the next start removes the folder left behind', async () => {
+    const { child, done, firstJson } = startFixture('hold-worker');
+    const { pid, dir } = (await firstJson()) as { pid: number; dir: string };
+    child.kill('SIGKILL');
+    await done;
+    assert.ok(await waitFor(() => !isAlive(pid), 2000), 'the orphaned worker noticed and exited');
+    assert.ok(existsSync(dir), 'nothing could clean up after SIGKILL');
+    await using rt = await Recognite.start({ device: 'cpu' });
+    assert.equal(existsSync(dir), false, 'swept by the next start');
+    assert.ok(existsSync(rt.sharedMemory.dir), 'its own folder stays');
+  });
+
+  test('a second local user can neither read the session folder nor plant a file in it', async (t) => {
+    if (process.getuid?.() !== 0 || spawnSync('id', ['nobody']).status !== 0) {
+      console.warn('SKIPPED: the second-user test needs root (to run a process as `nobody`) and a `nobody` user');
+      t.skip('needs root and a nobody user');
+      return;
+    }
+    await using rt = await Recognite.start({ device: 'cpu' });
+    const { dir, prefix } = rt.sharedMemory;
+    const probe = `
+      const fs = require('node:fs');
+      const out = {};
+      for (const [name, act] of Object.entries({
+        list: () => fs.readdirSync(${JSON.stringify(dir)}),
+        plant: () => fs.symlinkSync('/etc/passwd', ${JSON.stringify(join(dir, `${prefix}-planted`))}),
+        read: () => fs.readFileSync(${JSON.stringify(join(dir, `${prefix}-stderr.log`))}),
+      })) { try { act(); out[name] = 'allowed'; } catch (e) { out[name] = e.code; } }
+      console.log(JSON.stringify(out));`;
+    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), { list: 'EACCES', plant: 'EACCES', read: 'EACCES' });
+    assert.deepEqual((await rt.echo(new Tensor(new Float32Array([1, 2])))).data, new Float32Array([1, 2]));
+  });
+});
+
+test("invoke() refuses boot and the test suite's debug.* handlers", async () => {
+  await using rt = await Recognite.start({ device: 'cpu' });
+  for (const method of ['debug.setenv', 'debug.sleep', 'boot']) {
+    await assert.rejects(
+      rt.invoke(method, { name: 'PATH', value: '/tmp', seconds: 1 }),
+      (e: unknown) => e instanceof ValidationError && e.message.includes(`'${method}' is not a worker method`),
+    );
+  }
+  assert.deepEqual(await rt.invoke('ping', {}), {});
 });

@@ -212,7 +212,7 @@ describe('embed image files', () => {
     await using model = await freshModel();
     await assert.rejects(
       model.embed([join(dir, 'nope-1.png'), join(dir, 'nope-2.png')], { size: SIZE }),
-      /image files not found: \[0\] .*nope-1\.png; \[1\] .*nope-2\.png/,
+      /image paths that cannot be read: \[0\] .*nope-1\.png \(image file not found\); \[1\] .*nope-2\.png/,
     );
     await assert.rejects(model.embed([], { size: SIZE }), ValidationError);
     await assert.rejects(model.embed([join(dir, 'x.png')], { size: 0 }), /size: must be >= 1/);

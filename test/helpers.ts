@@ -1,13 +1,14 @@
 /** Shared helpers of the TS tests: child Node scripts, session files, timing. */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Files of a session (segments, worker log) still present in its folder. */
+/** Files of a session (segments, worker log) still present in its folder (none once the folder is gone). */
 export function sessionFiles(dir: string, prefix: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((name) => name.startsWith(`${prefix}-`));
 }
 

@@ -2,11 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { AbortError, Recognite, Tensor, WorkerError } from 'recognite-ts';
-import { runJob } from '../src/sdk/core/jobs.js';
+import { runJob, type JobHost } from '../src/sdk/core/jobs.js';
+import { debugHost } from './debug.js';
 
 let rt: Recognite;
+let host: JobHost; // reaches the test-only debug.countJob, which rt.invoke() refuses
 before(async () => {
   rt = await Recognite.start({ device: 'cpu' });
+  host = debugHost(rt);
 });
 after(async () => {
   await rt.close();
@@ -23,7 +26,7 @@ test('progress events arrive in order while the job runs, then its result (tenso
   let loopTicks = 0;
   const ticker = setInterval(() => loopTicks++, 10);
   const result = await runJob<Step, { counted: number; values: Tensor }>(
-    rt,
+    host,
     'count',
     'debug.countJob',
     { steps: 20, stepSeconds: 0.03, failAt: null },
@@ -40,7 +43,7 @@ test('progress events arrive in order while the job runs, then its result (tenso
 });
 
 test('other calls are answered while a job runs', async () => {
-  const job = runJob(rt, 'count', 'debug.countJob', { steps: 10, stepSeconds: 0.1, failAt: null });
+  const job = runJob(host, 'count', 'debug.countJob', { steps: 10, stepSeconds: 0.1, failAt: null });
   const started = Date.now();
   await rt.info();
   assert.ok(Date.now() - started < 500, 'info() did not wait for the job');
@@ -51,7 +54,7 @@ test('an AbortSignal stops the job after its current step and rejects with Abort
   const controller = new AbortController();
   const seen: number[] = [];
   const job = runJob<Step, unknown>(
-    rt,
+    host,
     'count',
     'debug.countJob',
     { steps: 1000, stepSeconds: 0.02, failAt: null },
@@ -71,7 +74,7 @@ test('an AbortSignal stops the job after its current step and rejects with Abort
 test('an already aborted signal starts nothing', async () => {
   await assert.rejects(
     runJob(
-      rt,
+      host,
       'count',
       'debug.countJob',
       { steps: 5, stepSeconds: 0.01, failAt: null },
@@ -83,7 +86,7 @@ test('an already aborted signal starts nothing', async () => {
 
 test('a job that raises rejects with WorkerError; a throwing onProgress cancels the job and rejects with its error', async () => {
   await assert.rejects(
-    runJob(rt, 'count', 'debug.countJob', { steps: 5, stepSeconds: 0.01, failAt: 3 }),
+    runJob(host, 'count', 'debug.countJob', { steps: 5, stepSeconds: 0.01, failAt: 3 }),
     (err: unknown) => {
       assert.ok(err instanceof WorkerError);
       assert.match(err.message, /failed at step 3/);
@@ -93,7 +96,7 @@ test('a job that raises rejects with WorkerError; a throwing onProgress cancels 
   const boom = new Error('callback failed');
   await assert.rejects(
     runJob<Step, unknown>(
-      rt,
+      host,
       'count',
       'debug.countJob',
       { steps: 1000, stepSeconds: 0.01, failAt: null },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClosedError, Recognite, Recognizer, Tensor, ValidationError } from 'recognite-ts';
+import { debugCall } from './debug.js';
 
 let rt: Recognite;
 let dir: string;
@@ -237,14 +238,14 @@ describe('bad configs are caught in TypeScript', () => {
   test('BAD CALL - pretrained weights offline: the error names the file to place and where', async () => {
     const home = mkdtempSync(join(tmpdir(), 'recognite-torchhome-'));
     // TORCH_HOME is read by the worker at call time through torch.hub.get_dir()
-    await rt.invoke('debug.setenv', { name: 'TORCH_HOME', value: home });
+    await debugCall(rt, 'debug.setenv', { name: 'TORCH_HOME', value: home });
     try {
       await assert.rejects(
         rt.createRecognizer({ modelName: 'resnet18', weights: 'DEFAULT' }),
         assertValidation(/Place the file resnet18-f37072fd\.pth .* at .*recognite-torchhome-.*checkpoints/, 'weights'),
       );
     } finally {
-      await rt.invoke('debug.setenv', { name: 'TORCH_HOME', value: null });
+      await debugCall(rt, 'debug.setenv', { name: 'TORCH_HOME', value: null });
       rmSync(home, { recursive: true, force: true });
     }
   });

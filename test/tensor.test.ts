@@ -1,7 +1,7 @@
 // Bad Tensor constructions: one "bad call" test per check, each a ValidationError naming the problem.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Tensor, ValidationError } from 'recognite-ts';
+import { Recognite, Tensor, ValidationError } from 'recognite-ts';
 
 /** The constructor without its static types, to make the calls a JS user could make. */
 const UntypedTensor = Tensor as unknown as new (...args: unknown[]) => Tensor;
@@ -65,4 +65,18 @@ describe('Tensor construction', () => {
       (err: unknown) => err instanceof ValidationError && err.problems.length === 2,
     );
   });
+});
+
+test('a tensor whose data was replaced after construction is refused when sent, not read with its old shape', async () => {
+  await using rt = await Recognite.start({ device: 'cpu' });
+  const t = new Tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+  (t as { data: Float32Array }).data = new Float32Array(8192);
+  await assert.rejects(
+    rt.echo(t),
+    (e: unknown) => e instanceof ValidationError && /data was replaced after construction/.test(e.message),
+  );
+  const swapped = new Tensor(new Float32Array(4), [4]);
+  (swapped as unknown as { data: Int32Array }).data = new Int32Array(4);
+  await assert.rejects(rt.echo(swapped), ValidationError);
+  assert.deepEqual([...(await rt.echo(new Tensor(new Float32Array([5]), [1]))).data], [5]);
 });

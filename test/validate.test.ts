@@ -49,3 +49,23 @@ test('nearest names: typos, separators, case', () => {
   assert.deepEqual(nearest('ResNet50', ['resnet50', 'resnet101']).at(0), 'resnet50');
   assert.deepEqual(nearest('zzzzzz', ['resnet18']), []);
 });
+
+test('every number has an upper bound: Infinity and absurd sizes are refused before Python sees them', () => {
+  const refused = (schema: Parameters<typeof validate>[0], value: object, path: string): void => {
+    assert.throws(
+      () => {
+        validate(schema, value);
+      },
+      (e: unknown) =>
+        e instanceof ValidationError && e.problems.some((p) => p.path === path && /must be <=/.test(p.message)),
+      `${schema}.${path}`,
+    );
+  };
+  refused('RecognizerConfig', { modelName: 'resnet18', numClasses: Infinity }, 'numClasses');
+  refused('RecognizerConfig', { modelName: 'resnet18', numClasses: 1e12 }, 'numClasses');
+  refused('FitConfig', { train: { csv: 'x.csv' }, epochs: 1, lr: Infinity }, 'lr');
+  refused('FitConfig', { train: { csv: 'x.csv' }, epochs: 1, size: 100000 }, 'size');
+  refused('EmbedConfig', { batchSize: 1e9 }, 'batchSize');
+  refused('SyntheticOptions', { outDir: 'x', identities: 1e9, samplesPerIdentity: 1 }, 'identities');
+  refused('StartOptions', { callTimeoutMs: 2 ** 31 }, 'callTimeoutMs'); // setTimeout would fire at once
+});

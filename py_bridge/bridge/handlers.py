@@ -23,8 +23,10 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
     ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, maxBytes,
     deterministic, testHandlers}``.
     """
+    from bridge.parent_watch import watch_parent
     from bridge.stdio_guard import guard_stdio
 
+    watch_parent()  # a Node killed with SIGKILL takes its worker with it
     guard_stdio(payload["logPath"])
     tune_heap()  # before torch allocates anything (bridge/memory.py)
     reproducibility.prepare_environment(bool(payload["deterministic"]))  # before torch can touch CUDA

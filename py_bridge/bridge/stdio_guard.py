@@ -3,7 +3,7 @@
 pythonia starts Python with Node's own stdout and stderr. Anything Python or a C
 library prints (torch warnings included) would land in the middle of the user's
 stdout, so file descriptors 1 and 2 are redirected to a pipe; a daemon thread relays
-the pipe to the real stderr and into a small log file in the arena folder, which
+the pipe to the real stderr and into a small log file in the session's private folder, which
 TypeScript reads to report the last lines when the worker dies. Fatal errors
 (faulthandler) are written to that file directly, since the relay dies with them.
 """
@@ -28,7 +28,8 @@ def guard_stdio(log_path: str) -> None:
     os.dup2(write_end, 2)
     os.close(write_end)
     sys.stdout = sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115 - lives as long as the process
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # a new file, never an existing one or a symlink planted in its place (the folder is private too)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND, 0o600)
     faulthandler.enable(file=log_fd, all_threads=True)
     threading.Thread(target=_relay, args=(read_end, real_stderr, log_fd), name="stdio-relay", daemon=True).start()
 

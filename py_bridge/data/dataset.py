@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
 
@@ -83,7 +84,7 @@ def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True)
         if image.strip() == "":
             problems.append(f"row {row}: empty image path")
         elif check_files and not os.path.isfile(full):
-            problems.append(f"row {row}: image file not found: {full}")
+            problems.append(f"row {row}: {not_a_file(full)}: {full}")
         images.append(full)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more" if len(problems) > 10 else "")
@@ -93,12 +94,41 @@ def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True)
     return out
 
 
-def load_image(path: str, row: int) -> torch.Tensor:
-    """Decode a JPEG or PNG as 3 × H × W uint8 (grayscale made RGB, alpha dropped)."""
+def not_a_file(path: str) -> str:
+    """Why ``path`` cannot be read as an image file."""
+    return "not a regular file (a folder or a device)" if os.path.exists(path) else "image file not found"
+
+
+def max_image_pixels() -> int:
+    """The most pixels an image may have ($RECOGNITE_MAX_IMAGE_PIXELS, default PIL's 89,478,485 ≈ 9459²)."""
+    return int(os.environ.get("RECOGNITE_MAX_IMAGE_PIXELS", "89478485"))
+
+
+def load_image(path: str, row: int | str) -> torch.Tensor:
+    """Decode a JPEG or PNG as 3 × H × W uint8 (grayscale made RGB, alpha dropped).
+
+    ``row`` says where the path came from in errors: a CSV row number, or a label such as ``paths[3]``.
+    The header is read first, so an image too big to decode safely (a small file can hold gigapixels)
+    is refused before any pixel is allocated.
+    """
+    where = f"CSV row {row}" if isinstance(row, int) else row
+    try:
+        with Image.open(path) as header:  # reads the header only
+            width, height = header.size
+    except Exception:
+        width = height = 0  # not an image PIL knows: decode_image says what it is below
+    limit = max_image_pixels()
+    if width * height > limit:
+        raise BridgeValidationError(
+            f"image {path} ({where}) is {width} × {height} = {width * height:,} pixels, above the limit of {limit:,}: "
+            "shrink it, or raise RECOGNITE_MAX_IMAGE_PIXELS if you trust the file",
+            path="dataset",
+        )
     try:
         return decode_image(path, mode=ImageReadMode.RGB)
     except Exception as exc:
-        raise BridgeValidationError(f"cannot decode image {path} (CSV row {row}): {exc}", path="dataset") from None
+        reason = str(exc).split(".cpp:")[-1].split(", ", 1)[-1] if ".cpp:" in str(exc) else str(exc)  # no build paths
+        raise BridgeValidationError(f"cannot decode image {path} ({where}): {reason}", path="dataset") from None
 
 
 def sorted_labels(frame: pd.DataFrame) -> list[Any]:
@@ -150,7 +180,7 @@ class ImageDataset(Dataset):
 
     def _image(self, i: int) -> torch.Tensor:
         row = self.frame.iloc[i]
-        return load_image(row["image"], int(row["row"]))
+        return load_image(row["image"], str(row["where"]) if "where" in row.index else int(row["row"]))
 
 
 def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:

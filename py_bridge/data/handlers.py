@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bridge import jobs
+from bridge.errors import BridgeValidationError
 
 
 def synthetic(payload: dict[str, Any]) -> dict[str, Any]:
     """Generate a synthetic data set as a job: ``{outDir, identities, samplesPerIdentity, size, seed, format}``."""
     from data.synthetic import generate
+
+    out_dir = payload["outDir"]
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):  # refused now, not as an OSError mid-job
+        raise BridgeValidationError(f"{out_dir} exists and is not a folder: choose a folder to write into", "outDir")
 
     def run(ctx: jobs.JobContext) -> dict[str, Any]:
         def progress(done: int, total: int) -> None:

@@ -78,6 +78,8 @@ def run(
                 frame["label"].tolist(),
             )
     ctx.check_cancelled()
+    for name in ("gallery", "query"):
+        check_finite(emb[name][0], name, "embeddings" in sides[name])
     ctx.report({"type": "progress", "phase": "scoring", "done": 0, "total": len(emb["query"][1])})
     at = scoring_device(emb["gallery"][0], emb["query"][0], [sides[n] for n in ("gallery", "query")])
     chunk = options["chunkSize"]  # null: sized to the memory budget (behaviour, not a default)
@@ -103,6 +105,19 @@ def run(
     if options["returnEmbeddings"]:
         report["embeddings"] = {"gallery": emb["gallery"][0], "query": emb["query"][0]}
     return report
+
+
+def check_finite(embeddings: torch.Tensor, name: str, given: bool) -> None:
+    """Refuse NaN or infinite embeddings: every score against them would be garbage, silently."""
+    bad = ~torch.isfinite(embeddings).all(dim=1)
+    if bool(bad.any()):
+        rows = bad.nonzero().flatten()
+        source = "were given" if given else "came out of the model (diverged weights? try precision 'fp32')"
+        raise BridgeValidationError(
+            f"{int(rows.numel())} {name} embeddings (rows {rows[:5].tolist()}{'…' if rows.numel() > 5 else ''}) hold "
+            f"NaN or infinite values and {source}: fix or drop those rows",
+            path=f"{name}.embeddings",
+        )
 
 
 def scoring_device(gallery: torch.Tensor, query: torch.Tensor, sides: list[dict[str, Any]]) -> torch.device:

@@ -8,6 +8,7 @@ Used for model state dicts (``saveStateDict``) and training checkpoints alike.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Mapping
@@ -24,13 +25,23 @@ def on_cpu(obj: Any) -> Any:
     return map_tensors(obj, lambda t: t.detach().cpu())
 
 
-def save_atomic(obj: Any, path: str) -> None:
+def save_atomic(obj: Any, path: str, option: str = "path") -> None:
     """``torch.save(obj)`` to ``path`` atomically (fsync'd before the rename), its tensors on the CPU.
 
     The one place the worker writes torch files: CPU tensors keep a checkpoint made on a GPU readable
-    by recognite or a plain ``torch.load(path)`` on a machine without one.
+    by recognite or a plain ``torch.load(path)`` on a machine without one. The temporary file is named
+    after the target and the process (``.<name>.<pid>.<random>.tmp``), so the temporaries a killed
+    process left beside the same target are removed by the next save.
     """
-    fd, tmp = tempfile.mkstemp(prefix=".recognite-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    if os.path.isdir(path):
+        raise BridgeValidationError(f"{path} is a folder: give the path of a file to write", path=option)
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}."
+    _remove_stale_temporaries(folder, prefix)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise BridgeValidationError(f"cannot write {path}: {exc.strerror} ({folder})", path=option) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(on_cpu(obj), f)
@@ -41,6 +52,29 @@ def save_atomic(obj: Any, path: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _remove_stale_temporaries(folder: str, prefix: str) -> None:
+    """Delete ``<prefix><pid>.*.tmp`` files in ``folder`` whose process is gone (killed mid-save)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return  # mkstemp reports the folder's problem
+    for name in names:
+        pid = name[len(prefix) :].split(".", 1)[0]
+        if name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def read_mapping(path: str, option: str) -> Mapping[str, Any]:

@@ -16,7 +16,7 @@ import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.jobs import JobContext
-from data.dataset import DatasetSpec, ImageDataset, make_loader, read_csv
+from data.dataset import DatasetSpec, ImageDataset, make_loader, not_a_file, read_csv
 from data.transforms import eval_transform, three_crop_transform
 from model.layout import channels_last, to_device, wants_channels_last
 from model.precision import autocast, check_precision
@@ -32,11 +32,12 @@ def _frame(payload: dict[str, Any]) -> pd.DataFrame:
     paths = [str(p) for p in payload["paths"]]
     if not paths:
         raise BridgeValidationError("no image paths to embed", path="paths")
-    missing = [f"[{i}] {p}" for i, p in enumerate(paths) if not os.path.isfile(p)]
+    missing = [f"[{i}] {p} ({not_a_file(p)})" for i, p in enumerate(paths) if not os.path.isfile(p)]
     if missing:
         shown = "; ".join(missing[:10]) + (f"; … {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise BridgeValidationError(f"image files not found: {shown}", path="paths")
-    return pd.DataFrame({"image": paths, "label": [0] * len(paths), "row": range(len(paths))})
+        raise BridgeValidationError(f"image paths that cannot be read: {shown}", path="paths")
+    where = [f"paths[{i}]" for i in range(len(paths))]
+    return pd.DataFrame({"image": paths, "label": [0] * len(paths), "row": range(len(paths)), "where": where})
 
 
 def embed_batch(model: Recognizer, x: torch.Tensor, tta: str) -> torch.Tensor:

@@ -49,3 +49,24 @@ def test_three_crop_takes_start_centre_and_end_squares_of_the_long_side():
     assert crops.shape == (3, 3, 4, 4)
     first_columns = [round(float(c[0, 0, 0] * 0.229 + 0.485) * 255) for c in crops]
     assert first_columns == [0, 3, 6]  # start, centre ((10 - 4) // 2), end (10 - 4)
+
+
+def test_images_above_the_pixel_limit_are_refused_before_decoding(tmp_path, monkeypatch) -> None:
+    from PIL import Image
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (400, 300)).save(big)
+    monkeypatch.setenv("RECOGNITE_MAX_IMAGE_PIXELS", "100000")
+    with pytest.raises(BridgeValidationError, match=r"400 × 300 = 120,000 pixels, above the limit of 100,000"):
+        load_image(str(big), 5)
+    monkeypatch.setenv("RECOGNITE_MAX_IMAGE_PIXELS", "120000")
+    assert load_image(str(big), "paths[0]").shape == (3, 300, 400)
+
+
+def test_decode_errors_say_where_without_build_paths(tmp_path) -> None:
+    junk = tmp_path / "junk.png"
+    junk.write_text("not an image")
+    with pytest.raises(BridgeValidationError) as caught:
+        load_image(str(junk), "paths[3]")
+    message = str(caught.value)
+    assert "(paths[3])" in message and ".cpp" not in message and "/__w/" not in message

@@ -56,3 +56,12 @@ def test_every_handler_resolves_to_a_function(monkeypatch):
     monkeypatch.setattr(worker.STATE, "test_handlers", True)
     for method in [*worker.HANDLERS, *worker.TEST_HANDLERS]:
         assert callable(worker.resolve(method)), method
+
+
+def test_non_finite_numbers_reach_javascript_as_null() -> None:
+    """JSON has no NaN or Infinity: a value that holds one still parses in JavaScript (as null)."""
+    from worker import to_json
+
+    text = to_json({"loss": float("nan"), "values": [1.0, float("inf"), (float("-inf"),)], "ok": True})
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"loss": None, "values": [1.0, None, [None]], "ok": True}

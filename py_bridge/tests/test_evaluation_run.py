@@ -86,3 +86,20 @@ def test_per_query_types():
     no_positive = torch.tensor([label == "id6" for label in s["query"]["labels"]])
     assert (rank[no_positive] == -1).all() and (rank[~no_positive] >= 0).all()
     assert report["queriesWithoutPositives"] == int(no_positive.sum())
+
+
+def test_non_finite_embeddings_are_refused_with_their_rows() -> None:
+    import math
+
+    import pytest
+    import torch
+
+    from bridge.errors import BridgeValidationError
+    from evaluation.run import check_finite
+
+    emb = torch.ones(4, 3)
+    check_finite(emb, "gallery", True)
+    emb[2, 1] = math.nan
+    emb[3, 0] = math.inf
+    with pytest.raises(BridgeValidationError, match=r"2 gallery embeddings \(rows \[2, 3\]\) hold NaN"):
+        check_finite(emb, "gallery", True)

@@ -275,3 +275,23 @@ def test_catalog_matches_models():
         rec.train(training)
         with torch.no_grad():
             rec(images(2, smallest))
+
+
+def test_save_atomic_removes_temporaries_of_killed_saves_and_names_bad_targets(tmp_path) -> None:
+    import os
+
+    from model.checkpoints import save_atomic
+
+    target = tmp_path / "model.pt"
+    stale = tmp_path / ".model.pt.999999999.abc.tmp"  # a pid that cannot be alive
+    mine = tmp_path / f".model.pt.{os.getpid()}.live.tmp"  # a save still running in a live process
+    other = tmp_path / ".other.pt.999999999.abc.tmp"
+    for f in (stale, mine, other):
+        f.write_bytes(b"partial")
+    save_atomic({"w": torch.zeros(2)}, str(target))
+    assert target.is_file() and not stale.exists()
+    assert mine.exists() and other.exists()  # only dead temporaries of this target go
+    with pytest.raises(BridgeValidationError, match="is a folder"):
+        save_atomic({}, str(tmp_path))
+    with pytest.raises(BridgeValidationError, match="cannot write"):
+        save_atomic({}, "/proc/recognite-test/model.pt")

@@ -1,9 +1,9 @@
 /**
  * The shared-memory data plane, TypeScript side (the Python side is py_bridge/shm.py).
  *
- * Segment files live in /dev/shm (else the OS temp folder), are created with mode
- * 0600, and all carry the session's name prefix so that either side can remove every
- * one of them at exit. TypeScript writes input tensors into regions of its own
+ * Segment files live in a private folder of the session (mode 0700, session-dir.ts) in /dev/shm
+ * (else the OS temp folder), are created with mode 0600, and all carry the session's name prefix
+ * so that either side can remove every one of them at exit. TypeScript writes input tensors into regions of its own
  * segments and reads results out of the worker's segments; only small descriptors
  * travel through the control channel.
  *
@@ -18,14 +18,14 @@
  * a call: this side asks the worker to drop its idle extra segments then ('shm.shrink').
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, openSync, readdirSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClosedError, TransportError, ValidationError } from './errors.js';
 import { copyIn, copyOut } from './file-copy.js';
 import { freshBytes } from './fresh-memory.js';
 import { nativeShm, type NativeShm } from './native.js';
 import { SegmentPool, shmError, type Segment } from './segments.js';
+import { makeSessionDir, removeSessionDir } from './session-dir.js';
 import { ARRAY_TYPES, Tensor, type DType, type TensorData } from './tensor.js';
 import { TensorView } from './tensor-view.js';
 import { ViewTracker } from './view-tracker.js';
@@ -55,18 +55,6 @@ export interface Lease {
   release(): void;
 }
 
-/** The folder for segment files: the option, else $RECOGNITE_SHM_DIR, else /dev/shm when writable, else the OS temp folder. */
-export function chooseShmDir(option?: string): string {
-  const explicit = option ?? process.env.RECOGNITE_SHM_DIR;
-  if (explicit) return explicit;
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
-  }
-}
-
 /** A positive number from the environment, else the default. */
 function envNumber(name: string, fallback: number): number {
   const value = Number(process.env[name]);
@@ -93,15 +81,25 @@ export class Arena {
   /** The worker answered from an extra segment since the last shrink. */
   private workerGrown = false;
 
+  /** This session's private folder (mode 0700) inside the shared-memory folder. */
+  readonly dir: string;
+
   private constructor(
-    readonly dir: string,
+    /** The shared-memory folder the session folder lives in (/dev/shm, shmDir, …). */
+    readonly baseDir: string,
     primaryBytes: number,
   ) {
+    this.dir = makeSessionDir(baseDir);
     this.prefix = `recognite-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.maxBytes = envNumber('RECOGNITE_SHM_MAX_MIB', DEFAULT_MAX_BYTES / 2 ** 20) * 2 ** 20;
-    this.pool = new SegmentPool(dir, this.prefix, primaryBytes, this.maxBytes, this.native);
+    try {
+      this.pool = new SegmentPool(this.dir, this.prefix, primaryBytes, this.maxBytes, this.native);
+    } catch (err) {
+      removeSessionDir(this.dir);
+      throw err;
+    }
     if (this.native && this.pool.primary.view && typeof this.native.view === 'function') {
-      this.workerMaps = new WorkerMappings(dir, `${this.prefix}-py-0`, this.native);
+      this.workerMaps = new WorkerMappings(this.dir, `${this.prefix}-py-0`, this.native);
       this.views = new ViewTracker(this.native);
     }
   }
@@ -134,6 +132,7 @@ export class Arena {
   /** Copy a tensor into a region of its own and describe it; release the lease once the call is over. */
   async write(tensor: Tensor): Promise<Lease> {
     if (this.closed) throw new ClosedError('the shared-memory arena is closed');
+    tensor.checkIntact();
     const bytes = tensor.byteLength;
     const base = { kind: 'tensor' as const, dtype: tensor.dtype, shape: [...tensor.shape] };
     if (bytes === 0) return { ref: { ...base, segment: this.pool.primary.name, offset: 0 }, release: () => {} };
@@ -291,7 +290,7 @@ export class Arena {
     this.views?.detachAll();
     this.workerMaps?.close();
     this.pool.close();
-    removeSessionFiles(this.dir, this.prefix);
+    removeSessionDir(this.dir);
   }
 }
 
@@ -303,23 +302,5 @@ function checkInto(into: Tensor, ref: TensorRef): void {
       `the output tensor must be ${ref.dtype} [${ref.shape.join(', ')}] to receive this result, got ` +
         (into instanceof Tensor ? `${into.dtype} [${into.shape.join(', ')}]` : String(into)),
     );
-  }
-}
-
-/** Unlink every file named `<prefix>-…` in `dir` (synchronous: it runs from exit handlers). */
-export function removeSessionFiles(dir: string, prefix: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(`${prefix}-`)) continue;
-    try {
-      unlinkSync(join(dir, name));
-    } catch {
-      // gone already, or not ours to remove
-    }
   }
 }

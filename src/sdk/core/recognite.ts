@@ -4,7 +4,9 @@
  * Every other public object (models, data sets, jobs) reaches Python through
  * `invoke`, which moves Tensors through shared memory and everything else as JSON.
  */
-import { Arena, chooseShmDir, DEFAULT_PRIMARY_BYTES, type Lease } from './arena.js';
+import { Arena, DEFAULT_PRIMARY_BYTES, type Lease } from './arena.js';
+import { chooseShmDir, sweepDeadSessions } from './session-dir.js';
+import { DEBUG_CALL } from './debug-call.js';
 import { DataApi } from '../data/data-api.js';
 import { Gallery, type CreateGalleryOptions, type LoadGalleryOptions } from '../gallery/gallery.js';
 import { Recognizer } from '../model/recognizer.js';
@@ -26,6 +28,9 @@ export type { Device, StartOptions, WorkerInfo } from './start-options.js';
 
 /** Boot imports torch (seconds, longer on a cold disk): it gets its own generous limit. */
 const BOOT_TIMEOUT_MS = 300_000;
+
+/** Worker methods no SDK object calls through invoke(): the session's boot, and the test-only debug.* handlers. */
+const PRIVATE_METHODS = /^(?:boot$|debug\.)/;
 
 export class Recognite implements AsyncDisposable {
   /** Data-set helpers that run in the worker: synthetic data sets and recognite's splits. */
@@ -73,7 +78,9 @@ export class Recognite implements AsyncDisposable {
     const checker = ResultChecker.fromEnv();
     const choice = await choosePython(options.python);
     checkInterpreter(choice);
-    const arena = Arena.create(chooseShmDir(options.shmDir));
+    const shmDir = chooseShmDir(options.shmDir);
+    sweepDeadSessions(shmDir); // what sessions killed without cleaning up (SIGKILL) left behind
+    const arena = Arena.create(shmDir);
     let transport: Transport | undefined;
     const unhook = onProcessExit(() => {
       transport?.killNow();
@@ -190,13 +197,31 @@ export class Recognite implements AsyncDisposable {
   /**
    * Call a worker method. Tensors anywhere in `payload` travel through shared memory;
    * tensor descriptors in the result come back as Tensors (or, with `into` = 'views', as TensorViews
-   * over the worker's shared memory). Internal to the SDK.
+   * over the worker's shared memory). Internal to the SDK: `boot` and the test suite's `debug.*`
+   * handlers are refused here (the test suite reaches those through DEBUG_CALL).
    * @internal
    */
   async invoke(
     method: string,
     payload: Record<string, unknown>,
     timeoutMs = this.callTimeoutMs,
+    into?: Record<string, Tensor> | 'views',
+  ): Promise<unknown> {
+    if (PRIVATE_METHODS.test(method)) {
+      throw ValidationError.one('invoke', 'method', `'${method}' is not a worker method the SDK's objects call`);
+    }
+    return this.call(method, payload, timeoutMs, into);
+  }
+
+  /** @internal The test suite's way to the worker's debug.* handlers (which exist only in its test mode). */
+  [DEBUG_CALL](method: string, payload: Record<string, unknown>, timeoutMs = this.callTimeoutMs): Promise<unknown> {
+    return this.call(method, payload, timeoutMs);
+  }
+
+  private async call(
+    method: string,
+    payload: Record<string, unknown>,
+    timeoutMs: number,
     into?: Record<string, Tensor> | 'views',
   ): Promise<unknown> {
     if (this.closing) throw new ClosedError(`cannot call '${method}': this Recognite has been closed`);

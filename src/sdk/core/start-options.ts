@@ -23,6 +23,7 @@ export interface StartOptions {
    * embedding folders) runs as jobs with progress and is not subject to it.
    * @default 600000
    * @minimum 0
+   * @maximum 2147483647
    * @TJS-type integer
    */
   callTimeoutMs?: number;
@@ -34,6 +35,7 @@ export interface StartOptions {
   /**
    * torch's intra-op thread count. When omitted: torch's own choice (the number of cores).
    * @minimum 1
+   * @maximum 1024
    * @TJS-type integer
    */
   threads?: number;

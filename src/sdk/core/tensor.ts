@@ -125,6 +125,22 @@ export class TensorImpl<T extends DType = DType> {
     this.dtype = resolved as T;
   }
 
+  /**
+   * @internal Throw unless `data` still fits `dtype` and `shape`: `data` is read-only in the types,
+   * but JavaScript can replace it, and a tensor sent with a stale shape would read the wrong bytes.
+   */
+  checkIntact(): void {
+    const data: unknown = this.data;
+    const expected = this.shape.reduce((a, b) => a * b, 1);
+    if (!(data instanceof ARRAY_TYPES[this.dtype]) || (data as { length: number }).length !== expected) {
+      const message =
+        `holds ${describeData(data)}${ArrayBuffer.isView(data) ? ` of ${(data as Float32Array).length} elements` : ''}, ` +
+        `but the tensor is ${this.dtype} [${this.shape.join(', ')}] (${expected} elements): ` +
+        'its data was replaced after construction; build a new Tensor instead';
+      throw ValidationError.one('Tensor', 'data', message);
+    }
+  }
+
   /** Number of elements. */
   get size(): number {
     return this.data.length;

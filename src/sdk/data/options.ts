@@ -8,12 +8,14 @@ export interface SyntheticOptions {
   /**
    * Number of identities (labels).
    * @minimum 2
+   * @maximum 1000000
    * @TJS-type integer
    */
   identities: number;
   /**
    * Images per identity.
    * @minimum 1
+   * @maximum 100000
    * @TJS-type integer
    */
   samplesPerIdentity: number;
@@ -50,6 +52,7 @@ export interface SplitOptions {
    * Number of label folds.
    * @default 5
    * @minimum 2
+   * @maximum 1000
    * @TJS-type integer
    */
   numFolds?: number;
@@ -57,6 +60,7 @@ export interface SplitOptions {
    * The fold used for validation, 0 ≤ valFold < numFolds.
    * @default 0
    * @minimum 0
+   * @maximum 999
    * @TJS-type integer
    */
   valFold?: number;
@@ -72,6 +76,7 @@ export interface SplitOptions {
    * Gallery images per label.
    * @default 1
    * @minimum 1
+   * @maximum 100000
    * @TJS-type integer
    */
   numRefs?: number;

@@ -21,6 +21,7 @@ export interface EvaluateConfig extends EmbedConfig {
    * Rank of top-k accuracy and kNN, and length of the CMC curve.
    * @default 5
    * @minimum 1
+   * @maximum 10000
    * @TJS-type integer
    */
   k?: number;
@@ -60,6 +61,7 @@ export interface EvaluateConfig extends EmbedConfig {
    * Query rows per block of the score matrix: memory grows with chunkSize × gallery size.
    * When omitted (null in the resolved config): as many as fit in about 256 MiB of working memory (at most 1024).
    * @minimum 1
+   * @maximum 1000000
    * @TJS-type integer
    */
   chunkSize?: number;
@@ -87,6 +89,7 @@ export interface RerankConfig {
    * Neighbours whose k-reciprocal sets encode each item.
    * @default 20
    * @minimum 1
+   * @maximum 1000
    * @TJS-type integer
    */
   k1?: number;
@@ -94,6 +97,7 @@ export interface RerankConfig {
    * Neighbours whose encodings are averaged into each item's (1: none).
    * @default 6
    * @minimum 1
+   * @maximum 1000
    * @TJS-type integer
    */
   k2?: number;
@@ -112,6 +116,7 @@ export interface QueryExpansionConfig {
    * Gallery items averaged into each query.
    * @default 5
    * @minimum 1
+   * @maximum 10000
    * @TJS-type integer
    */
   k?: number;

@@ -2,7 +2,7 @@
  * Embeddings to and from NumPy's .npy files (format version 1.0, little-endian, C order), so that
  * embeddings computed once can be reused, here or in Python (`numpy.load`).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
@@ -24,6 +24,11 @@ const DESCR: Record<DType, string> = {
 
 /** Write a tensor as a .npy file, atomically (temporary file, then rename). */
 export function saveNpy(path: string, tensor: Tensor): void {
+  if (typeof path !== 'string' || path === '') throw ValidationError.one('saveNpy', 'path', 'must be a file path');
+  if (!(tensor instanceof Tensor)) {
+    throw ValidationError.one('saveNpy', 'tensor', 'must be a Tensor; build one with new Tensor(data, shape)');
+  }
+  tensor.checkIntact();
   const descr = DESCR[tensor.dtype];
   const shape = tensor.shape.length === 1 ? `(${tensor.shape[0]},)` : `(${tensor.shape.join(', ')})`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
@@ -33,13 +38,37 @@ export function saveNpy(path: string, tensor: Tensor): void {
   len.writeUInt16LE(header.length);
   const body = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
   const tmp = join(dirname(path), `.recognite-${randomBytes(4).toString('hex')}.tmp`);
-  writeFileSync(tmp, Buffer.concat([MAGIC, len, Buffer.from(header, 'latin1'), body]));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, Buffer.concat([MAGIC, len, Buffer.from(header, 'latin1'), body]), { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fileError('saveNpy', path, err);
+  }
+}
+
+/** A file-system failure as a ValidationError that names the path and the reason. */
+function fileError(what: string, path: string, err: unknown): ValidationError {
+  const e = err as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file or folder',
+    EISDIR: 'is a folder: give the path of a file',
+    ENOTDIR: 'a part of the path is not a folder',
+    EACCES: 'permission denied',
+    EROFS: 'read-only file system',
+  };
+  return ValidationError.one(what, 'path', `${path}: ${(e.code && reasons[e.code]) ?? e.message}`);
 }
 
 /** Read a .npy file written by saveNpy or by numpy (version 1.0/2.0, little-endian, C order). */
 export function loadNpy(path: string): Tensor {
-  const file = readFileSync(path);
+  if (typeof path !== 'string' || path === '') throw ValidationError.one('loadNpy', 'path', 'must be a file path');
+  let file: Buffer;
+  try {
+    file = readFileSync(path);
+  } catch (err) {
+    throw fileError('loadNpy', path, err);
+  }
   const bad = (why: string): ValidationError => ValidationError.one('.npy file', 'path', `${path}: ${why}`);
   if (file.length < 10 || !file.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw bad('not a .npy file');
   const major = file[6];
@@ -58,6 +87,7 @@ export function loadNpy(path: string): Tensor {
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw bad(`a bad shape in the header: (${shapeText})`);
   const Ctor = ARRAY_TYPES[dtype];
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;

@@ -17,6 +17,7 @@ export interface RecognizerConfig {
    * one per training class. When omitted (null in the resolved config) the model has no classifier
    * and returns embeddings in both modes.
    * @minimum 1
+   * @maximum 1000000
    * @TJS-type integer
    */
   numClasses?: number;

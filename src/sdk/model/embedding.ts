@@ -15,6 +15,7 @@ export interface EmbedConfig {
    * Side of the square the images are resized and centre-cropped to.
    * When omitted: the model's defaultInputSize (modelInfo(name).defaultInputSize).
    * @minimum 1
+   * @maximum 4096
    * @TJS-type integer
    */
   size?: number;
@@ -22,12 +23,14 @@ export interface EmbedConfig {
    * Images per forward pass.
    * @default 64
    * @minimum 1
+   * @maximum 65536
    * @TJS-type integer
    */
   batchSize?: number;
   /**
    * Image-loading processes. When omitted: one per spare core, at most 4 (defaultNumWorkers()).
    * @minimum 0
+   * @maximum 64
    * @TJS-type integer
    */
   numWorkers?: number;

@@ -21,6 +21,7 @@ export interface FitConfig {
   /**
    * Passes over the training set.
    * @minimum 1
+   * @maximum 100000
    * @TJS-type integer
    */
   epochs: number;
@@ -28,6 +29,7 @@ export interface FitConfig {
    * Images per training step.
    * @default 32
    * @minimum 1
+   * @maximum 65536
    * @TJS-type integer
    */
   batchSize?: number;
@@ -35,24 +37,28 @@ export interface FitConfig {
    * SGD learning rate.
    * @default 0.01
    * @exclusiveMinimum 0
+   * @maximum 100
    */
   lr?: number;
   /**
    * SGD momentum.
    * @default 0.9
    * @minimum 0
+   * @maximum 1
    */
   momentum?: number;
   /**
    * SGD weight decay (L2 penalty).
    * @default 0.0005
    * @minimum 0
+   * @maximum 1
    */
   weightDecay?: number;
   /**
    * Side of the square training crops (shortest side resized to it, then a random crop).
    * When omitted: the model's defaultInputSize (modelInfo(name).defaultInputSize).
    * @minimum 1
+   * @maximum 4096
    * @TJS-type integer
    */
   size?: number;
@@ -69,6 +75,7 @@ export interface FitConfig {
    * (docs/BENCHMARKS.md).
    * @default 16
    * @exclusiveMinimum 0
+   * @maximum 1000
    */
   logitScale?: number;
   /**
@@ -76,6 +83,7 @@ export interface FitConfig {
    * flips off it gained nothing on either measured data set (docs/BENCHMARKS.md).
    * @default 0
    * @minimum 0
+   * @maximum 2
    */
   margin?: number;
   /**
@@ -90,6 +98,7 @@ export interface FitConfig {
   /**
    * Image-loading processes. When omitted: one per spare core, at most 4 (defaultNumWorkers()).
    * @minimum 0
+   * @maximum 64
    * @TJS-type integer
    */
   numWorkers?: number;
