@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
 
 from bridge.errors import BridgeValidationError
-from data.workers import loader_context
+from data.workers import die_with_parent, loader_context
 
 # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they are still the pinned,
 # tested path here (the issue asks for torchvision's decoding), so the notice is not repeated to users.
@@ -197,6 +197,7 @@ def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
     }
     if num_workers > 0:
         options["multiprocessing_context"] = loader_context()
+        options["worker_init_fn"] = die_with_parent  # loader processes go the moment their server does
     return options
 
 

@@ -18,7 +18,9 @@ Datasets and transforms are module-level classes so that they pickle, which both
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import signal
 import sys
 import threading
 from multiprocessing.context import BaseContext
@@ -27,6 +29,7 @@ from multiprocessing.context import BaseContext
 # 3.11's forkserver does not apply the parent's sys.path before preloading (3.12 does), so there the
 # worker's own modules fail to preload (silently) and load in each child instead: cheap, once torch is in.
 _PRELOAD = ["torch", "torchvision.transforms.v2", "pandas", "data.dataset", "data.transforms", "training.loader"]
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _lock = threading.Lock()
 _context: BaseContext | None = None
 
@@ -57,3 +60,14 @@ def _hide_main_script() -> None:
     main = sys.modules.get("__main__")
     if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
         del main.__file__
+
+
+def die_with_parent(_worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: the kernel kills this loader process when its parent exits.
+
+    A loader's parent is the forkserver, which exits as soon as the worker does (its pipe from the
+    worker closes); without this the loader would only notice its orphaning at PyTorch's next
+    watchdog check, seconds later, still holding memory.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
