@@ -9,6 +9,7 @@ out undecodable.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image
 
 from bridge.errors import BridgeValidationError
-from data.workers import die_with_parent, loader_context
+from data.workers import loader_context, watch_worker
 
 # torchvision 0.29 deprecates its decoders in favour of TorchCodec; they are still the pinned,
 # tested path here (the issue asks for torchvision's decoding), so the notice is not repeated to users.
@@ -197,7 +198,7 @@ def loader_options(num_workers: int, device: torch.device) -> dict[str, Any]:
     }
     if num_workers > 0:
         options["multiprocessing_context"] = loader_context()
-        options["worker_init_fn"] = die_with_parent  # loader processes go the moment their server does
+        options["worker_init_fn"] = functools.partial(watch_worker, os.getpid())  # loaders die with the worker
     return options
 
 

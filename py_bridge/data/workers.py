@@ -18,18 +18,18 @@ Datasets and transforms are module-level classes so that they pickle, which both
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
-import signal
+import os
 import sys
 import threading
+import time
 from multiprocessing.context import BaseContext
 
 # The forkserver imports these before it forks anything: each loader process starts with them. Python
 # 3.11's forkserver does not apply the parent's sys.path before preloading (3.12 does), so there the
 # worker's own modules fail to preload (silently) and load in each child instead: cheap, once torch is in.
 _PRELOAD = ["torch", "torchvision.transforms.v2", "pandas", "data.dataset", "data.transforms", "training.loader"]
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCH_SECONDS = 0.5
 _lock = threading.Lock()
 _context: BaseContext | None = None
 
@@ -62,12 +62,24 @@ def _hide_main_script() -> None:
         del main.__file__
 
 
-def die_with_parent(_worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: the kernel kills this loader process when its parent exits.
+def watch_worker(worker_pid: int, _loader_id: int) -> None:
+    """DataLoader ``worker_init_fn`` (bound to the worker's pid): end this loader soon after the worker.
 
-    A loader's parent is the forkserver, which exits as soon as the worker does (its pipe from the
-    worker closes); without this the loader would only notice its orphaning at PyTorch's next
-    watchdog check, seconds later, still holding memory.
+    A loader process's parent is the forkserver, not the worker, so PyTorch's own check (is my parent
+    still there?) never fires when the worker is killed; and the forkserver stays up while any loader
+    holds its "alive" pipe, which every loader does. Without this, killing a worker mid-epoch would
+    leave the forkserver, its loaders and the resource tracker running for good. Once the loaders
+    exit, the forkserver sees its pipe close and exits, and then the resource tracker.
     """
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    def poll() -> None:
+        while True:
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass  # alive (another user's process cannot be ours, but do not guess)
+            time.sleep(WATCH_SECONDS)
+
+    threading.Thread(target=poll, name="watch-worker", daemon=True).start()
