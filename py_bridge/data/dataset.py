@@ -58,7 +58,8 @@ def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True)
         BridgeValidationError: naming the CSV row of a missing column, an empty label or a missing file.
     """
     if not os.path.isfile(spec.csv):
-        raise BridgeValidationError(f"CSV file not found: {spec.csv}", path=f"{path}.csv")
+        what = "is a folder, not a CSV file" if os.path.isdir(spec.csv) else "CSV file not found"
+        raise BridgeValidationError(f"{what}: {spec.csv}", path=f"{path}.csv")
     try:
         # labels keep the type pandas infers (as recognite reads them): int labels sort as ints
         df = pd.read_csv(spec.csv, keep_default_na=False)
@@ -98,6 +99,11 @@ def read_csv(spec: DatasetSpec, path: str = "dataset", check_files: bool = True)
 def not_a_file(path: str) -> str:
     """Why ``path`` cannot be read as an image file."""
     return "not a regular file (a folder or a device)" if os.path.exists(path) else "image file not found"
+
+
+# PIL's own decompression-bomb check raises inside Image.open, before the size can be read; the limit
+# below is enforced from the header instead, with a message that says what to do.
+Image.MAX_IMAGE_PIXELS = None
 
 
 def max_image_pixels() -> int:

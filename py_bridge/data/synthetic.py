@@ -259,7 +259,10 @@ def generate(
         pattern_seq, samples_seq = identity_seq.spawn(2)
         pattern = draw_pattern(np.random.default_rng(pattern_seq), size)
         folder = image_dir / label
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BridgeValidationError(f"cannot create {folder}: {exc.strerror}", path="outDir") from None
         for sample, sample_seq in enumerate(samples_seq.spawn(samples_per_identity)):
             pixels = draw_sample(pattern, np.random.default_rng(sample_seq), size)
             name = f"{sample}.{ext}"

@@ -59,8 +59,7 @@ class Gallery:
             raise BridgeValidationError(
                 f"{embeddings.shape[0]} embeddings need {embeddings.shape[0]} labels, got {len(labels)}", path="labels"
             )
-        if not bool(torch.isfinite(embeddings).all()):
-            raise BridgeValidationError("embeddings contain NaN or infinite values", path="embeddings")
+        _check_finite(embeddings, "embeddings")
         vectors = prepare(embeddings, self.metric)
         self.rows.add(vectors, labels)
         if self.average:
@@ -138,8 +137,7 @@ class Gallery:
                 "embeddings",
                 path="queries",
             )
-        if not bool(torch.isfinite(queries).all()):
-            raise BridgeValidationError("query embeddings contain NaN or infinite values", path="queries")
+        _check_finite(queries, "queries")
         return prepare(queries, self.metric)
 
     def identify(
@@ -258,6 +256,14 @@ class Gallery:
             "exactMs": (t1 - t0) * 1e3,
             "indexMs": (t2 - t1) * 1e3,
         }
+
+
+def _check_finite(embeddings: torch.Tensor, path: str) -> None:
+    """Refuse NaN or infinite rows, naming them: every score against them would be garbage."""
+    bad = (~torch.isfinite(embeddings).all(dim=1)).nonzero().flatten()
+    if bad.numel():
+        rows = f"{bad[:5].tolist()}{'…' if bad.numel() > 5 else ''}"
+        raise BridgeValidationError(f"{path} hold NaN or infinite values in rows {rows}: fix or drop them", path=path)
 
 
 def _expanded(q: torch.Tensor, searched: torch.Tensor, near: torch.Tensor, normalize: bool) -> torch.Tensor:

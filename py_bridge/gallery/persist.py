@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 
 from bridge.errors import BridgeValidationError
+from evaluation.scoring import METRICS
 from gallery.gallery import Gallery
 from gallery.search import FaissSearch
 
@@ -44,10 +46,13 @@ def save(gallery: Gallery, folder: str, fingerprint: str | None) -> dict[str, An
         raise BridgeValidationError(
             f"{root} is not empty and holds no gallery ({MANIFEST}): choose an empty or new folder", path="dir"
         )
-    root.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(6)
     staging = root / f".data-{token}.tmp"
-    staging.mkdir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise BridgeValidationError(f"cannot save a gallery in {root}: {exc.strerror}", path="dir") from None
     files = {"embeddings": _write(staging / "embeddings.npy", _npy_bytes(gallery.rows.vectors))}
     if isinstance(gallery.search, FaissSearch) and gallery.search.is_trained:
         gallery.refresh()
@@ -129,9 +134,42 @@ def _manifest(root: Path) -> dict[str, Any]:
         )
     needed = ("config", "count", "labels", "threshold", "calibration", "model", "data", "files")
     missing = [key for key in needed if key not in manifest]
-    if missing or not all(key in manifest["config"] for key in CONFIG_KEYS):
+    if missing or not isinstance(manifest["config"], dict) or not all(k in manifest["config"] for k in CONFIG_KEYS):
         raise BridgeValidationError(f"{path} is damaged: missing {', '.join(missing) or 'config keys'}", path="dir")
+    wrong = _wrong_fields(manifest)
+    if wrong:
+        raise BridgeValidationError(f"{path} is damaged: {'; '.join(wrong)}", path="dir")
     return manifest
+
+
+def _wrong_fields(manifest: dict[str, Any]) -> list[str]:
+    """What in a manifest has the wrong type or an impossible value (a hand-edited or foreign file)."""
+    config, wrong = manifest["config"], []
+    checks = {
+        "config.metric": config["metric"] in METRICS,
+        "config.backend": config["backend"] in ("exact", "faiss"),
+        "config.index": isinstance(config["index"], str),
+        "config.dim": _positive_int(config["dim"]),
+        "config.nprobe": config["nprobe"] is None or _positive_int(config["nprobe"]),
+        "config.efSearch": config["efSearch"] is None or _positive_int(config["efSearch"]),
+        "config.averageReferences": isinstance(config["averageReferences"], bool),
+        "count": isinstance(manifest["count"], int) and manifest["count"] >= 0,
+        "labels": isinstance(manifest["labels"], list)
+        and all(isinstance(label, str | int | float) and not isinstance(label, bool) for label in manifest["labels"]),
+        "threshold": manifest["threshold"] is None or isinstance(manifest["threshold"], int | float),
+        # only a data folder of its own, never a path out of the gallery's folder
+        "data": isinstance(manifest["data"], str) and re.fullmatch(r"data-[0-9a-f]+", manifest["data"]) is not None,
+        "files": isinstance(manifest["files"], dict) and isinstance(manifest["files"].get("embeddings"), dict),
+        "model": manifest["model"] is None or isinstance(manifest["model"], dict),
+    }
+    for field, ok in checks.items():
+        if not ok:
+            wrong.append(f"{field} is not valid")
+    return wrong
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _check_model(stored: dict[str, Any] | None, model: dict[str, Any], dim: int) -> None:

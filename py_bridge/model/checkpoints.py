@@ -80,7 +80,8 @@ def _alive(pid: int) -> bool:
 def read_mapping(path: str, option: str) -> Mapping[str, Any]:
     """``torch.load(path, weights_only=True)``, which must hold a mapping; errors name the option at fault."""
     if not os.path.isfile(path):
-        raise BridgeValidationError(f"file not found: {path}", path=option)
+        what = "is a folder, not a file" if os.path.isdir(path) else "file not found"
+        raise BridgeValidationError(f"{what}: {path}", path=option)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

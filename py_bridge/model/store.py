@@ -95,6 +95,12 @@ def run(model: Recognizer, x: torch.Tensor, eval_mode: bool) -> torch.Tensor:
     """Forward a batch without autograd; ``eval_mode`` forces evaluation mode for this call only."""
     device = next(model.parameters()).device
     was_training = model.training
+    if not eval_mode and model.training and x.shape[0] < 2 and _has_batch_norm(model):
+        raise BridgeValidationError(
+            f"training mode needs at least 2 images per batch (BatchNorm normalises over the batch), got "
+            f"{x.shape[0]}: send more, or call model.eval() (or embed()) for embeddings",
+            path="input",
+        )
     if eval_mode:
         model.eval()
     try:
@@ -103,6 +109,10 @@ def run(model: Recognizer, x: torch.Tensor, eval_mode: bool) -> torch.Tensor:
             return model(x.to(device))
     finally:
         model.train(was_training)
+
+
+def _has_batch_norm(model: Recognizer) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def save(model: Recognizer, path: str) -> None:

@@ -4,7 +4,7 @@
  * events, hands them to `onProgress`, turns an AbortSignal into a cancellation that
  * takes effect after the current step, and resolves with the job's result.
  */
-import { AbortError, fromWorkerFailure } from './errors.js';
+import { AbortError, ValidationError, fromWorkerFailure } from './errors.js';
 import type { JobPoll } from './worker-results.js';
 
 /** Options every long-running call accepts. */
@@ -59,6 +59,13 @@ export async function runJob<Event, Result>(
   options: JobOptions<Event> = {},
 ): Promise<Result> {
   const { signal, onProgress } = options;
+  // JavaScript callers can pass anything: refuse bad ones before the work starts, not halfway through it
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw ValidationError.one(`${what} options`, 'onProgress', 'must be a function (event) => void');
+  }
+  if (signal !== undefined && !((signal as unknown) instanceof AbortSignal)) {
+    throw ValidationError.one(`${what} options`, 'signal', 'must be an AbortSignal, e.g. AbortSignal.timeout(60_000)');
+  }
   if (signal?.aborted) throw aborted(what, signal);
   const { job } = (await host.invoke(startMethod, payload)) as { job: number };
   let cancelAsked = false;

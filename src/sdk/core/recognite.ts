@@ -19,7 +19,7 @@ import { Tensor } from './tensor.js';
 import type { TensorView } from './tensor-view.js';
 import { readLog, Transport } from './transport.js';
 import { ResultChecker } from './result-checks.js';
-import { resolveOptions } from './validate.js';
+import { optionsObject, resolveOptions } from './validate.js';
 import { TensorMarshal } from './marshal.js';
 import { DEFAULT_CALL_TIMEOUT_MS, type Device, type StartOptions, type WorkerInfo } from './start-options.js';
 
@@ -163,7 +163,8 @@ export class Recognite implements AsyncDisposable {
    */
   async echo<T extends Tensor>(tensor: T, options: { view: true }): Promise<TensorView<T['dtype']>>;
   async echo<T extends Tensor>(tensor: T, options?: { out?: T; view?: false }): Promise<T>;
-  async echo<T extends Tensor>(tensor: T, options: { out?: T; view?: boolean } = {}): Promise<T | TensorView> {
+  async echo<T extends Tensor>(tensor: T, given?: { out?: T; view?: boolean }): Promise<T | TensorView> {
+    const options = optionsObject(given, 'echo() options');
     if (!(tensor instanceof Tensor)) {
       throw ValidationError.one(
         'echo() argument',

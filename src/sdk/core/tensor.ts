@@ -131,12 +131,24 @@ export class TensorImpl<T extends DType = DType> {
    */
   checkIntact(): void {
     const data: unknown = this.data;
-    const expected = this.shape.reduce((a, b) => a * b, 1);
-    if (!(data instanceof ARRAY_TYPES[this.dtype]) || (data as { length: number }).length !== expected) {
+    const shape: unknown = this.shape;
+    const Ctor = Object.hasOwn(ARRAY_TYPES, this.dtype) ? ARRAY_TYPES[this.dtype] : undefined;
+    const dims =
+      Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+        ? (shape as number[])
+        : undefined;
+    const expected = dims?.reduce((a, b) => a * b, 1);
+    if (
+      !Ctor ||
+      expected === undefined ||
+      !(data instanceof Ctor) ||
+      (data as { length: number }).length !== expected
+    ) {
+      const length = ArrayBuffer.isView(data) ? ` of ${(data as Float32Array).length} elements` : '';
       const message =
-        `holds ${describeData(data)}${ArrayBuffer.isView(data) ? ` of ${(data as Float32Array).length} elements` : ''}, ` +
-        `but the tensor is ${this.dtype} [${this.shape.join(', ')}] (${expected} elements): ` +
-        'its data was replaced after construction; build a new Tensor instead';
+        `holds ${describeData(data)}${length}, but the tensor says dtype ${JSON.stringify(this.dtype)} and shape ` +
+        `${JSON.stringify(shape)}${expected === undefined ? '' : ` (${expected} elements)`}: its data, dtype or ` +
+        'shape was replaced after construction; build a new Tensor instead';
       throw ValidationError.one('Tensor', 'data', message);
     }
   }

@@ -61,6 +61,15 @@ function schemaFor(name: string): Compiled {
   return entry;
 }
 
+/** An options argument as an object: {} when omitted; anything but a plain object is a ValidationError. */
+export function optionsObject<T extends object>(value: T | null | undefined, what: string): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(what, [{ path: '(root)', message: `must be an options object; got ${show(value)}` }]);
+  }
+  return value;
+}
+
 /** Throw a ValidationError listing every way `value` breaks schema `name`. */
 export function validate(name: SchemaName, value: unknown, what: string = name): void {
   const { check, schema } = schemaFor(name);
@@ -106,11 +115,16 @@ function valueAt(root: unknown, pointer: string): unknown {
     .reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined), root);
 }
 
+/** The object schema of a value: itself, or the object branch of an anyOf (rerank: boolean | { k1, k2, lambda }). */
+function objectBranch(s: JsonSchema | undefined): JsonSchema | undefined {
+  return s?.properties ? s : (s?.anyOf?.find((b) => b.properties) ?? s);
+}
+
 function schemaAt(root: JsonSchema, pointer: string): JsonSchema | undefined {
   return pointer
     .split('/')
     .slice(1)
-    .reduce<JsonSchema | undefined>((s, key) => s?.properties?.[key], root);
+    .reduce<JsonSchema | undefined>((s, key) => objectBranch(s)?.properties?.[key], root);
 }
 
 function describeBranch(s: JsonSchema): string {
@@ -122,25 +136,45 @@ function describeBranch(s: JsonSchema): string {
 /** Long enums (model names) get the nearest valid values instead of the whole list. */
 const LONG_ENUM = 8;
 
+/** A value as a message shows it: JSON, except for what JSON cannot say (NaN, ±Infinity, undefined, functions). */
+export function show(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (value === undefined || typeof value === 'function' || typeof value === 'bigint') return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function describeError(e: ErrorObject, got: unknown): string {
   const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues;
-  if (!allowed) return `${e.message ?? 'is invalid'}; got ${JSON.stringify(got)}`;
+  if (!allowed) return `${e.message ?? 'is invalid'}; got ${show(got)}`;
   if (allowed.length > LONG_ENUM && typeof got === 'string') {
     const names = allowed.map(String);
     return `unknown value ${JSON.stringify(got)}${didYouMean(got, names)}; ${names.length} valid values, e.g. ${names.slice(0, 3).join(', ')}`;
   }
-  return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}; got ${JSON.stringify(got)}`;
+  return `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}; got ${show(got)}`;
 }
 
 function toProblems(errors: ErrorObject[], schema: JsonSchema, value: unknown): Problem[] {
   const problems: Problem[] = [];
   // anyOf failures already explain their branches: drop the per-branch noise
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  const nonFinite = new Set<string>(); // NaN or ±Infinity: one clear problem, not one per keyword it breaks
   for (const e of errors) {
-    const got = JSON.stringify(valueAt(value, e.instancePath));
+    const got = show(valueAt(value, e.instancePath));
+    const raw = valueAt(value, e.instancePath);
+    if (typeof raw === 'number' && !Number.isFinite(raw)) {
+      if (!nonFinite.has(e.instancePath)) {
+        nonFinite.add(e.instancePath);
+        problems.push({ path: toPath(e.instancePath) || '(root)', message: `must be a finite number; got ${got}` });
+      }
+      continue;
+    }
     if (e.keyword === 'additionalProperties') {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
-      const known = Object.keys(schemaAt(schema, e.instancePath)?.properties ?? {});
+      const known = Object.keys(objectBranch(schemaAt(schema, e.instancePath))?.properties ?? {});
       problems.push({
         path: toPath(e.instancePath, key),
         message: `unknown option${didYouMean(key, known)}; valid options: ${known.join(', ')}`,

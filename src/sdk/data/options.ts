@@ -3,7 +3,10 @@ import type { JobEvent } from '../core/jobs.js';
 import type { DatasetRef, SplitPart } from './dataset-ref.js';
 
 export interface SyntheticOptions {
-  /** Folder to write images/ and dataset.csv into (created if missing). */
+  /**
+   * Folder to write images/ and dataset.csv into (created if missing).
+   * @minLength 1
+   */
   outDir: string;
   /**
    * Number of identities (labels).
@@ -46,7 +49,10 @@ export interface SyntheticOptions {
 export interface SyntheticDataset extends DatasetRef, Omit<SyntheticResult, 'csvPath'> {}
 
 export interface SplitOptions {
-  /** Folder to write the part CSVs into (created if missing). */
+  /**
+   * Folder to write the part CSVs into (created if missing).
+   * @minLength 1
+   */
   outDir: string;
   /**
    * Number of label folds.

@@ -2,7 +2,7 @@
  * Embeddings to and from NumPy's .npy files (format version 1.0, little-endian, C order), so that
  * embeddings computed once can be reused, here or in Python (`numpy.load`).
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
@@ -56,6 +56,7 @@ function fileError(what: string, path: string, err: unknown): ValidationError {
     ENOTDIR: 'a part of the path is not a folder',
     EACCES: 'permission denied',
     EROFS: 'read-only file system',
+    ENOTFILE: 'not a regular file (a device or a pipe)',
   };
   return ValidationError.one(what, 'path', `${path}: ${(e.code && reasons[e.code]) ?? e.message}`);
 }
@@ -65,6 +66,10 @@ export function loadNpy(path: string): Tensor {
   if (typeof path !== 'string' || path === '') throw ValidationError.one('loadNpy', 'path', 'must be a file path');
   let file: Buffer;
   try {
+    // a device (/dev/zero) or a FIFO would be read for ever: only regular files
+    const stat = statSync(path);
+    const code = stat.isDirectory() ? 'EISDIR' : stat.isFile() ? undefined : 'ENOTFILE';
+    if (code) throw Object.assign(new Error(code), { code });
     file = readFileSync(path);
   } catch (err) {
     throw fileError('loadNpy', path, err);
@@ -72,8 +77,11 @@ export function loadNpy(path: string): Tensor {
   const bad = (why: string): ValidationError => ValidationError.one('.npy file', 'path', `${path}: ${why}`);
   if (file.length < 10 || !file.subarray(0, 6).equals(MAGIC.subarray(0, 6))) throw bad('not a .npy file');
   const major = file[6];
-  const headerLen = major === 1 ? file.readUInt16LE(8) : file.readUInt32LE(8);
+  if (major !== 1 && major !== 2 && major !== 3) throw bad(`unsupported .npy format version ${major}`);
   const start = major === 1 ? 10 : 12;
+  if (file.length < start) throw bad('the header is truncated');
+  const headerLen = major === 1 ? file.readUInt16LE(8) : file.readUInt32LE(8);
+  if (start + headerLen > file.length) throw bad('the header is truncated (it claims more bytes than the file has)');
   const header = file.subarray(start, start + headerLen).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];

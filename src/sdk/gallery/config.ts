@@ -7,6 +7,8 @@ import type { JobEvent, JobOptions } from '../core/jobs.js';
 import { resolveOptions } from '../core/validate.js';
 import type { QueryExpansionConfig, RerankConfig } from '../evaluation/config.js';
 import type { EmbedConfig } from '../model/embedding.js';
+import type { Recognizer } from '../model/recognizer.js';
+import { didYouMean } from '../core/suggest.js';
 
 export type GalleryMetric = 'cosine' | 'inner' | 'euclid' | 'sq_euclid';
 
@@ -116,6 +118,7 @@ export interface TrainIndexConfig {
   /**
    * Train on this many references drawn at random (seeded); when omitted, on all of them.
    * @minimum 1
+   * @maximum 1000000000
    * @TJS-type integer
    */
   sample?: number;
@@ -198,4 +201,29 @@ export function checkThreshold(threshold: unknown, metric: GalleryMetric, what: 
     throw ValidationError.one(what, 'threshold', message);
   }
   return threshold;
+}
+
+/** The largest embedding a gallery takes (the widest catalog model's is 4096). */
+export const MAX_DIM = 65536;
+
+/** A model option must be a Recognizer (JavaScript callers can pass anything). */
+export function checkModel(model: unknown, what: string): asserts model is Recognizer | undefined {
+  const workerId: unknown = model && typeof model === 'object' ? (model as { workerId?: unknown }).workerId : undefined;
+  if (model !== undefined && typeof workerId !== 'number') {
+    throw ValidationError.one(what, 'model', 'must be a Recognizer from rt.createRecognizer()');
+  }
+}
+
+/** Refuse keys outside `known`, with the nearest valid name. */
+export function checkKeys(options: object, known: string[], what: string): void {
+  const unknown = Object.keys(options).filter((key) => !known.includes(key));
+  if (unknown.length) {
+    throw new ValidationError(
+      what,
+      unknown.map((key) => ({
+        path: key,
+        message: `unknown option${didYouMean(key, known)}; valid options: ${known.join(', ')}`,
+      })),
+    );
+  }
 }

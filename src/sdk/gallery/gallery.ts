@@ -8,12 +8,15 @@ import { resolve } from 'node:path';
 import { ClosedError, ValidationError, WorkerCrashedError } from '../core/errors.js';
 import { runJob, type JobOptions } from '../core/jobs.js';
 import type { Tensor } from '../core/tensor.js';
-import { resolveOptions } from '../core/validate.js';
+import { loadSchema, optionsObject, resolveOptions, show } from '../core/validate.js';
 import { switchedOn } from '../evaluation/config.js';
 import type { EmbedConfig, EmbedProgress } from '../model/embedding.js';
 import type { Recognizer, WorkerInvoker } from '../model/recognizer.js';
 import {
+  checkKeys,
+  checkModel,
   checkThreshold,
+  MAX_DIM,
   resolveGalleryConfig,
   type CalibrateOptions,
   type GalleryConfig,
@@ -24,7 +27,7 @@ import {
   type ResolvedGalleryConfig,
   type TrainIndexConfig,
 } from './config.js';
-import { embedPart, queryEmbeddings, referenceSet, type GalleryInput, type QueryInput } from './inputs.js';
+import { checkLabels, embedPart, queryEmbeddings, referenceSet, type GalleryInput, type QueryInput } from './inputs.js';
 import type {
   CalibrationReport,
   GalleryDescription,
@@ -69,11 +72,19 @@ export class Gallery {
   ) {}
 
   /** @internal use `rt.createGallery(options)` or `model.createGallery(options)` */
-  static async create(worker: WorkerInvoker, options: CreateGalleryOptions = {}): Promise<Gallery> {
-    const { model, dim, ...config } = options;
+  static async create(worker: WorkerInvoker, options?: CreateGalleryOptions): Promise<Gallery> {
+    const { model, dim, ...config } = optionsObject(options, 'createGallery options');
     const resolved: ResolvedGalleryConfig = resolveGalleryConfig(config);
-    if (model === undefined && (dim === undefined || !Number.isInteger(dim) || dim < 1)) {
-      const message = 'give the model whose embeddings the gallery holds, or dim (the embedding size) without one';
+    checkModel(model, 'createGallery options');
+    if (model !== undefined && dim !== undefined) {
+      const message = `give the model or dim, not both: the model's embeddings have ${model.embeddingDim} values`;
+      throw ValidationError.one('createGallery options', 'dim', message);
+    }
+    if (model === undefined && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > MAX_DIM)) {
+      const message =
+        dim === undefined
+          ? 'give the model whose embeddings the gallery holds, or dim (the embedding size) without one'
+          : `must be an integer from 1 to ${MAX_DIM}; got ${show(dim)}`;
       throw ValidationError.one('createGallery options', dim === undefined ? 'model' : 'dim', message);
     }
     const modelId = model ? model.workerId : null;
@@ -86,9 +97,12 @@ export class Gallery {
   }
 
   /** @internal use `rt.loadGallery(dir, options)` */
-  static async load(worker: WorkerInvoker, dir: string, options: LoadGalleryOptions = {}): Promise<Gallery> {
+  static async load(worker: WorkerInvoker, dir: string, options?: LoadGalleryOptions): Promise<Gallery> {
     if (typeof dir !== 'string' || dir === '') throw ValidationError.one('loadGallery', 'dir', 'must be a folder path');
-    const model = options.model;
+    const given = optionsObject(options, 'loadGallery options');
+    checkKeys(given, ['model'], 'loadGallery options');
+    const model = given.model;
+    checkModel(model, 'loadGallery options');
     const modelId = model ? model.workerId : null;
     const d = await runJob<never, GalleryDescription>(worker, 'loadGallery', 'gallery.load', {
       dir: resolve(dir),
@@ -158,10 +172,11 @@ export class Gallery {
    * gallery's model), or a data set. Several references per label are fine.
    * @returns the number of references added
    */
-  add(input: GalleryInput, options: AddOptions = {}): Promise<number> {
+  add(input: GalleryInput, options?: AddOptions): Promise<number> {
     return this.exclusive('add', async () => {
-      const { onProgress, signal } = options;
-      const set = await referenceSet(input, this.model, { ...embedPart(options), onProgress, signal }, 'gallery.add');
+      const { onProgress, signal, ...config } = optionsObject(options, 'add options');
+      resolveOptions('EmbedConfig', config, 'add options'); // unknown or misspelt options too
+      const set = await referenceSet(input, this.model, { ...config, onProgress, signal }, 'gallery.add');
       this.keep(await this.job<never, GalleryDescription>('add', 'gallery.add', set, { signal }));
       return set.labels.length;
     });
@@ -171,6 +186,7 @@ export class Gallery {
   remove(labels: Label | Label[]): Promise<number> {
     const list = Array.isArray(labels) ? labels : [labels];
     return this.exclusive('remove', async () => {
+      checkLabels(list, list.length, 'remove');
       const d = this.keep(
         (await this.worker.invoke('gallery.remove', { id: this.id, labels: list })) as GalleryRemoved,
       );
@@ -219,10 +235,11 @@ export class Gallery {
   verify(
     a: Tensor | string | string[],
     b: Tensor | string | string[],
-    options: EmbedConfig & { threshold?: number } = {},
+    options?: EmbedConfig & { threshold?: number },
   ): Promise<VerifyResult> {
     return this.exclusive('verify', async () => {
-      const { threshold: given, ...rest } = options;
+      const { threshold: given, ...rest } = optionsObject(options, 'verify options');
+      checkKeys(rest, Object.keys(loadSchema('EmbedConfig').properties ?? {}).concat('threshold'), 'verify options');
       const threshold = checkThreshold(given, this.metric, 'verify options') ?? this.state.threshold;
       if (threshold === null) {
         throw ValidationError.one(

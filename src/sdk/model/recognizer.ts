@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { BusyError, ClosedError, ValidationError, WorkerCrashedError } from '../core/errors.js';
 import { runJob, type JobOptions } from '../core/jobs.js';
 import { Tensor } from '../core/tensor.js';
+import { optionsObject } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import {
   checkRerankSize,
@@ -150,7 +151,7 @@ export class Recognizer {
   }
 
   private async embedFiles(x: string[] | DatasetRef, options: EmbedOptions): Promise<EmbedResult> {
-    const { onProgress, signal, ...config } = options;
+    const { onProgress, signal, ...config } = optionsObject(options, 'embed options');
     const resolved = resolveEmbedConfig(config, this.info);
     let source: { paths: string[]; dataset: null } | { paths: null; dataset: Required<DatasetRef> };
     if (Array.isArray(x)) {
@@ -219,7 +220,7 @@ export class Recognizer {
    * @throws ValidationError for bad options, before anything runs
    */
   async fit(options: FitOptions): Promise<FitResult> {
-    const { onProgress, signal, ...config } = options;
+    const { onProgress, signal, ...config } = optionsObject(options, 'fit options');
     const resolved = resolveFitConfig(config, this.info, this.numClasses);
     const payload = { id: this.id, options: resolved };
     const outcome = await this.runModelJob<FitEvent, FitOutcome>('fit', 'recognizer.fit', payload, {
@@ -236,7 +237,7 @@ export class Recognizer {
    * @throws ValidationError for bad options, before anything runs
    */
   async evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
-    const { onProgress, signal, gallery, query, ...config } = options;
+    const { onProgress, signal, gallery, query, ...config } = optionsObject(options, 'evaluate options');
     const payload = {
       id: this.id,
       gallery: resolveSide(gallery, 'gallery'),

@@ -26,9 +26,9 @@ export interface FitConfig {
    */
   epochs: number;
   /**
-   * Images per training step.
+   * Images per training step (at least 2: BatchNorm needs two images to normalise over).
    * @default 32
-   * @minimum 1
+   * @minimum 2
    * @maximum 65536
    * @TJS-type integer
    */
