@@ -73,7 +73,7 @@ test('a tensor whose data was replaced after construction is refused when sent, 
   (t as { data: Float32Array }).data = new Float32Array(8192);
   await assert.rejects(
     rt.echo(t),
-    (e: unknown) => e instanceof ValidationError && /data was replaced after construction/.test(e.message),
+    (e: unknown) => e instanceof ValidationError && /shape was replaced after construction/.test(e.message),
   );
   const swapped = new Tensor(new Float32Array(4), [4]);
   (swapped as unknown as { data: Int32Array }).data = new Int32Array(4);
