@@ -61,8 +61,9 @@ export type { EvaluationReport, ThresholdAtFar } from './evaluation/report.js';
 export { saveNpy, loadNpy } from './evaluation/npy.js';
 
 export { Gallery } from './gallery/gallery.js';
-export type { CreateGalleryOptions, LoadGalleryOptions } from './gallery/gallery.js';
 export type {
+  CreateGalleryOptions,
+  LoadGalleryOptions,
   GalleryConfig,
   GalleryMetric,
   IdentifyConfig,

@@ -4,7 +4,7 @@
  */
 import { ValidationError } from '../core/errors.js';
 import type { JobEvent, JobOptions } from '../core/jobs.js';
-import { resolveOptions } from '../core/validate.js';
+import { optionsObject, resolveOptions, show } from '../core/validate.js';
 import type { QueryExpansionConfig, RerankConfig } from '../evaluation/config.js';
 import type { EmbedConfig } from '../model/embedding.js';
 import type { Recognizer } from '../model/recognizer.js';
@@ -226,4 +226,50 @@ export function checkKeys(options: object, known: string[], what: string): void 
       })),
     );
   }
+}
+
+/** Options of createGallery(): a GalleryConfig, and the model whose embeddings it holds. */
+export interface CreateGalleryOptions extends GalleryConfig {
+  /** The model that embeds images for this gallery; recorded (name and weights fingerprint) when saved. */
+  model?: Recognizer;
+  /** Embedding size, for a gallery of precomputed embeddings without a model. */
+  dim?: number;
+}
+
+/** Options of rt.loadGallery(). */
+export interface LoadGalleryOptions {
+  /** The model to embed images with: it must be the one the gallery was saved with (same name and weights). */
+  model?: Recognizer;
+}
+
+/** Check createGallery()'s options: a GalleryConfig resolved, and a model or an embedding size (not both). */
+export function resolveCreateOptions(options: CreateGalleryOptions | undefined): {
+  model: Recognizer | undefined;
+  dim: number | undefined;
+  config: ResolvedGalleryConfig;
+} {
+  const { model, dim, ...rest } = optionsObject(options, 'createGallery options');
+  const config = resolveGalleryConfig(rest);
+  checkModel(model, 'createGallery options');
+  if (model !== undefined && dim !== undefined) {
+    const message = `give the model or dim, not both: the model's embeddings have ${model.embeddingDim} values`;
+    throw ValidationError.one('createGallery options', 'dim', message);
+  }
+  if (model === undefined && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > MAX_DIM)) {
+    const message =
+      dim === undefined
+        ? 'give the model whose embeddings the gallery holds, or dim (the embedding size) without one'
+        : `must be an integer from 1 to ${MAX_DIM}; got ${show(dim)}`;
+    throw ValidationError.one('createGallery options', dim === undefined ? 'model' : 'dim', message);
+  }
+  return { model, dim, config };
+}
+
+/** Check loadGallery()'s folder and options; the model to load with, if any. */
+export function resolveLoadOptions(dir: unknown, options: LoadGalleryOptions | undefined): Recognizer | undefined {
+  if (typeof dir !== 'string' || dir === '') throw ValidationError.one('loadGallery', 'dir', 'must be a folder path');
+  const given = optionsObject(options, 'loadGallery options');
+  checkKeys(given, ['model'], 'loadGallery options');
+  checkModel(given.model, 'loadGallery options');
+  return given.model;
 }

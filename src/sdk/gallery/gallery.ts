@@ -8,23 +8,22 @@ import { resolve } from 'node:path';
 import { ClosedError, ValidationError, WorkerCrashedError } from '../core/errors.js';
 import { runJob, type JobOptions } from '../core/jobs.js';
 import type { Tensor } from '../core/tensor.js';
-import { loadSchema, optionsObject, resolveOptions, show } from '../core/validate.js';
+import { loadSchema, optionsObject, resolveOptions } from '../core/validate.js';
 import { switchedOn } from '../evaluation/config.js';
 import type { EmbedConfig, EmbedProgress } from '../model/embedding.js';
 import type { Recognizer, WorkerInvoker } from '../model/recognizer.js';
 import {
   checkKeys,
-  checkModel,
   checkThreshold,
-  MAX_DIM,
-  resolveGalleryConfig,
+  resolveCreateOptions,
+  resolveLoadOptions,
+  type CreateGalleryOptions,
+  type LoadGalleryOptions,
   type CalibrateOptions,
-  type GalleryConfig,
   type GalleryMetric,
   type GalleryProgress,
   type IdentifyOptions,
   type MeasureRecallConfig,
-  type ResolvedGalleryConfig,
   type TrainIndexConfig,
 } from './config.js';
 import { checkLabels, embedPart, queryEmbeddings, referenceSet, type GalleryInput, type QueryInput } from './inputs.js';
@@ -44,20 +43,6 @@ import type {
 } from './results.js';
 import { answersOf } from './answers.js';
 
-/** Options of createGallery(): a GalleryConfig, and the model whose embeddings it holds. */
-export interface CreateGalleryOptions extends GalleryConfig {
-  /** The model that embeds images for this gallery; recorded (name and weights fingerprint) when saved. */
-  model?: Recognizer;
-  /** Embedding size, for a gallery of precomputed embeddings without a model. */
-  dim?: number;
-}
-
-/** Options of rt.loadGallery(). */
-export interface LoadGalleryOptions {
-  /** The model to embed images with: it must be the one the gallery was saved with (same name and weights). */
-  model?: Recognizer;
-}
-
 type AddOptions = EmbedConfig & JobOptions<EmbedProgress>;
 
 export class Gallery {
@@ -73,20 +58,7 @@ export class Gallery {
 
   /** @internal use `rt.createGallery(options)` or `model.createGallery(options)` */
   static async create(worker: WorkerInvoker, options?: CreateGalleryOptions): Promise<Gallery> {
-    const { model, dim, ...config } = optionsObject(options, 'createGallery options');
-    const resolved: ResolvedGalleryConfig = resolveGalleryConfig(config);
-    checkModel(model, 'createGallery options');
-    if (model !== undefined && dim !== undefined) {
-      const message = `give the model or dim, not both: the model's embeddings have ${model.embeddingDim} values`;
-      throw ValidationError.one('createGallery options', 'dim', message);
-    }
-    if (model === undefined && (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > MAX_DIM)) {
-      const message =
-        dim === undefined
-          ? 'give the model whose embeddings the gallery holds, or dim (the embedding size) without one'
-          : `must be an integer from 1 to ${MAX_DIM}; got ${show(dim)}`;
-      throw ValidationError.one('createGallery options', dim === undefined ? 'model' : 'dim', message);
-    }
+    const { model, dim, config: resolved } = resolveCreateOptions(options);
     const modelId = model ? model.workerId : null;
     const d = (await worker.invoke('gallery.create', {
       config: resolved,
@@ -98,11 +70,7 @@ export class Gallery {
 
   /** @internal use `rt.loadGallery(dir, options)` */
   static async load(worker: WorkerInvoker, dir: string, options?: LoadGalleryOptions): Promise<Gallery> {
-    if (typeof dir !== 'string' || dir === '') throw ValidationError.one('loadGallery', 'dir', 'must be a folder path');
-    const given = optionsObject(options, 'loadGallery options');
-    checkKeys(given, ['model'], 'loadGallery options');
-    const model = given.model;
-    checkModel(model, 'loadGallery options');
+    const model = resolveLoadOptions(dir, options);
     const modelId = model ? model.workerId : null;
     const d = await runJob<never, GalleryDescription>(worker, 'loadGallery', 'gallery.load', {
       dir: resolve(dir),

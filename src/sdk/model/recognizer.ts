@@ -19,7 +19,8 @@ import {
   type EvaluateProgress,
 } from '../evaluation/config.js';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { Gallery, type CreateGalleryOptions } from '../gallery/gallery.js';
+import type { CreateGalleryOptions } from '../gallery/config.js';
+import { Gallery } from '../gallery/gallery.js';
 import { resolveFitConfig, type FitOptions } from '../training/config.js';
 import type { FitEvent, FitOutcome, FitResult } from '../training/results.js';
 import { modelInfo, type ModelInfo } from './catalog.js';
