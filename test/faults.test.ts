@@ -144,6 +144,19 @@ describe('session files are private, and a killed session is swept', () => {
     assert.ok(existsSync(rt.sharedMemory.dir), 'its own folder stays');
   });
 
+  test('SIGKILL of Node during a long call: the busy worker exits within 2 s all the same', async () => {
+    const { child, done, firstJson } = startFixture('long-call');
+    const { pid, dir } = (await firstJson()) as { pid: number; dir: string };
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await done;
+    assert.ok(await waitFor(() => !isAlive(pid), 2000), 'the worker, 120 s into nothing, noticed and exited');
+    assert.ok(Date.now() - killedAt < 2500);
+    await using rt = await Recognite.start({ device: 'cpu' });
+    assert.equal(existsSync(dir), false, 'swept by the next start');
+    assert.ok(rt.workerPid);
+  });
+
   test('a second local user can neither read the session folder nor plant a file in it', async (t) => {
     if (process.getuid?.() !== 0 || spawnSync('id', ['nobody']).status !== 0) {
       console.warn('SKIPPED: the second-user test needs root (to run a process as `nobody`) and a `nobody` user');
