@@ -52,10 +52,10 @@ test('recognite doctor --clean --json checks the environment and sweeps dead ses
 });
 
 test('recognite synth then split: a data set and its parts, with only the required options', () => {
-  const synth = recognite('synth', '--out', join(dir, 'data'), '--identities', '10', '--size', '32', '--json');
+  const synth = recognite('synth', '--out', join(dir, 'data'), '--json');
   assert.equal(synth.status, 0, synth.stderr);
   const ds = JSON.parse(synth.stdout) as { csv: string; images: number };
-  assert.equal(ds.images, 40); // 4 samples per identity by default
+  assert.equal(ds.images, 40); // 10 identities × 4 samples by default
   const split = recognite('split', '--data', ds.csv, '--out', join(dir, 'parts'));
   assert.equal(split.status, 0, split.stderr);
   assert.match(split.stdout, /^part\s+csv\s+rows\s+identities/);

@@ -3,6 +3,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+/** A full garbage collection now (finalisers and external-memory tests need it). */
+export const gc = runInNewContext('gc') as () => void;
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 

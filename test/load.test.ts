@@ -3,14 +3,11 @@
 // (console.log) so that it can be quoted; the tolerances are stated beside each assertion.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { modelInfo, Recognite, Tensor } from 'recognite-ts';
+import { gc } from './helpers.js';
 
 const MiB = 1024 * 1024;
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 let rt: Recognite;
 before(async () => {
@@ -35,6 +32,25 @@ function heapMiB(): number {
   return process.memoryUsage().heapUsed / MiB;
 }
 const mib = (n: number): string => `${n.toFixed(1)} MiB`;
+
+/** The worker's resident memory now, to compare with later (undefined without /proc). */
+function workerMemory(): { rss: number; anon: number } | undefined {
+  return hasProc ? { rss: workerMiB('VmRSS'), anon: workerMiB('RssAnon') } : undefined;
+}
+
+/** Print and check the worker's growth since `before` (tolerance 50 MiB); skips the test without /proc. */
+function assertWorkerFlat(t: TestContext, before: ReturnType<typeof workerMemory>, what: string, note = ''): void {
+  if (!before) {
+    t.skip('no /proc: worker memory not measured');
+    return;
+  }
+  const rssGrowth = workerMiB('VmRSS') - before.rss;
+  const anonGrowth = workerMiB('RssAnon') - before.anon;
+  console.log(
+    `load: worker VmRSS ${mib(before.rss)} → growth ${mib(rssGrowth)} (RssAnon growth ${mib(anonGrowth)})${note}`,
+  );
+  assert.ok(rssGrowth < 50, `the worker's resident memory grew ${mib(rssGrowth)} ${what} (tolerance 50 MiB)`);
+}
 const seconds = (since: number): string => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 test('1,000 concurrent calls each get their own answer', async () => {
@@ -92,8 +108,7 @@ test('10,000 sequential small calls: Node heap and worker memory stay flat', asy
   await run(1000); // warm-up: pools, caches and lazily imported modules
   await new Promise((r) => setTimeout(r, 100));
   const heapBefore = heapMiB();
-  const rssBefore = hasProc ? workerMiB('VmRSS') : 0;
-  const anonBefore = hasProc ? workerMiB('RssAnon') : 0;
+  const workerBefore = workerMemory();
   const started = performance.now();
   await run(10_000);
   const time = seconds(started);
@@ -103,14 +118,7 @@ test('10,000 sequential small calls: Node heap and worker memory stay flat', asy
     `load: 10,000 sequential echo calls in ${time}; Node heap ${mib(heapBefore)} → growth ${mib(heapGrowth)}`,
   );
   assert.ok(heapGrowth < 10, `Node's heap grew ${mib(heapGrowth)} (tolerance 10 MiB)`);
-  if (!hasProc) {
-    t.skip('no /proc: worker memory not measured');
-    return;
-  }
-  const rssGrowth = workerMiB('VmRSS') - rssBefore;
-  const anonGrowth = workerMiB('RssAnon') - anonBefore;
-  console.log(`load: worker VmRSS ${mib(rssBefore)} → growth ${mib(rssGrowth)} (RssAnon growth ${mib(anonGrowth)})`);
-  assert.ok(rssGrowth < 50, `the worker's resident memory grew ${mib(rssGrowth)} (tolerance 50 MiB)`);
+  assertWorkerFlat(t, workerBefore, 'over 10,000 calls');
 });
 
 test('200 createRecognizer/dispose cycles: worker memory stays flat', async (t) => {
@@ -122,8 +130,7 @@ test('200 createRecognizer/dispose cycles: worker memory stays flat', async (t) 
     await model.dispose();
   };
   for (let i = 0; i < 10; i++) await cycle(i); // warm-up: the allocator's pools, torchvision's imports
-  const rssBefore = hasProc ? workerMiB('VmRSS') : 0;
-  const anonBefore = hasProc ? workerMiB('RssAnon') : 0;
+  const workerBefore = workerMemory();
   const heapBefore = heapMiB();
   const started = performance.now();
   const perCycle: number[] = [];
@@ -140,15 +147,6 @@ test('200 createRecognizer/dispose cycles: worker memory stays flat', async (t) 
       `a cycle, last 20: ${mean(perCycle.slice(-20))}); Node heap growth ${mib(heapGrowth)}`,
   );
   assert.ok(heapGrowth < 10, `Node's heap grew ${mib(heapGrowth)} (tolerance 10 MiB)`);
-  if (!hasProc) {
-    t.skip('no /proc: worker memory not measured');
-    return;
-  }
-  const rssGrowth = workerMiB('VmRSS') - rssBefore;
-  const anonGrowth = workerMiB('RssAnon') - anonBefore;
-  console.log(
-    `load: worker VmRSS ${mib(rssBefore)} → growth ${mib(rssGrowth)} (RssAnon growth ${mib(anonGrowth)}); ` +
-      `one model is ${mib((modelInfo(config.modelName).parameters * 4) / MiB)} of weights`,
-  );
-  assert.ok(rssGrowth < 50, `the worker's resident memory grew ${mib(rssGrowth)} over 200 cycles (tolerance 50 MiB)`);
+  const weights = mib((modelInfo(config.modelName).parameters * 4) / MiB);
+  assertWorkerFlat(t, workerBefore, 'over 200 cycles', `; one model is ${weights} of weights`);
 });

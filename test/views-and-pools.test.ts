@@ -2,16 +2,13 @@
 // Runs with and without the native add-on (RECOGNITE_NO_NATIVE=1: views are copies, same rules).
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { after, before, describe, test } from 'node:test';
 import { ClosedError, Recognite, Tensor, TensorView, ValidationError } from 'recognite-ts';
 import { nativeShm } from '../src/sdk/core/native.js';
+import { gc } from './helpers.js';
 
 const MiB = 1024 * 1024;
 process.env.RECOGNITE_SHM_IDLE_MS = '300'; // read when the arena is made: shrink soon after the work
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 let rt: Recognite;
 before(async () => {

@@ -56,9 +56,12 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
 
 def shutdown(payload: dict[str, Any]) -> dict[str, Any]:
     """Stop running jobs and remove every shared-memory file; the process is stopped by TypeScript."""
+    from bridge.stdio_guard import drain
+
     jobs.cancel_all()
     STATE.shm.close()
     STATE.shm = None
+    drain()  # what the worker printed last reaches stderr before TypeScript stops it
     return {}
 
 

@@ -18,6 +18,20 @@ from gallery.gallery import Gallery
 TOL = 1e-5  # float32 matrix products summed in different orders (FAISS vs torch) differ in the last bits
 
 
+def assert_same_rows(got: torch.Tensor, want: torch.Tensor, scores: torch.Tensor, tol: float = TOL) -> None:
+    """Rows equal, except where two references score within ``tol`` of each other.
+
+    Two computations of the same scores (torch vs FAISS, float32 vs float64, one BLAS or CPU vs another) may
+    round the last bits differently, which can swap near-tied neighbours; that is not a different answer.
+    """
+    differ = got.long() != want.long()
+    for q, j in differ.nonzero().tolist():
+        row_scores = scores[q]
+        assert abs(float(row_scores[j]) - float(row_scores[min(j + 1, len(row_scores) - 1)])) <= tol or (
+            j > 0 and abs(float(row_scores[j]) - float(row_scores[j - 1])) <= tol
+        ), f"query {q}, rank {j}: row {int(got[q, j])} instead of {int(want[q, j])} without a near-tie"
+
+
 def config(**changes: object) -> dict[str, object]:
     """A resolved GalleryConfig plus dim, as the handler builds it."""
     base: dict[str, object] = {
@@ -50,10 +64,10 @@ def test_exact_identify_matches_the_score_matrix(metric: str) -> None:
     out = g.identify(queries, 5, None, "top1")
     scores = score_matrix(queries, emb, metric).float()
     want, rows = scores.topk(5, dim=1)
-    assert torch.equal(out["rows"][:, 0].long(), rows[:, 0])
+    assert_same_rows(out["rows"][:, :1], rows[:, :1], want)
     torch.testing.assert_close(out["scores"], want, atol=TOL, rtol=TOL)
     verdict_labels = [out["labels"][i] for i in out["verdict"].tolist()]
-    assert verdict_labels == [labels[r] for r in rows[:, 0].tolist()]
+    assert verdict_labels == [labels[r] for r in out["rows"][:, 0].tolist()]  # the verdict is the best row's label
 
 
 def test_threshold_makes_unknowns_and_knn_votes() -> None:
@@ -89,7 +103,7 @@ def test_faiss_flat_agrees_with_exact_and_ivf_needs_training() -> None:
     for g in (exact, flat):
         g.add(emb, labels)
     a, b = exact.identify(queries, 10, None, "top1"), flat.identify(queries, 10, None, "top1")
-    assert torch.equal(a["rows"], b["rows"])
+    assert_same_rows(b["rows"], a["rows"], a["scores"])
     torch.testing.assert_close(a["scores"], b["scores"], atol=TOL, rtol=TOL)
 
     ivf = Gallery(config(dim=32, backend="faiss", index="IVF16,Flat", nprobe=4), None)
@@ -243,7 +257,8 @@ def test_identify_with_rerank_and_query_expansion() -> None:
     q = torch.nn.functional.normalize(queries, dim=1)
     near = g.identify(queries, 3, None, "top1")["rows"].long()
     by_hand = torch.nn.functional.normalize(q + g.rows.vectors[near].sum(dim=1), dim=1)
-    assert torch.equal(expanded["rows"], g.identify(by_hand, 5, None, "top1")["rows"])
+    by_hand_answer = g.identify(by_hand, 5, None, "top1")  # the same means, summed in another order
+    assert_same_rows(expanded["rows"], by_hand_answer["rows"], by_hand_answer["scores"])
 
     flat = Gallery(config(backend="faiss"), None)
     flat.add(emb, labels)

@@ -24,7 +24,8 @@ export async function doctor(clean: boolean): Promise<{ checks: Check[]; cleaned
   } catch {
     writable = false;
   }
-  const free = writable ? statfsSync(shm).bavail * statfsSync(shm).bsize : 0;
+  const fs = writable ? statfsSync(shm) : undefined;
+  const free = fs ? fs.bavail * fs.bsize : 0;
   checks.push({
     check: 'shared memory',
     ok: writable && free >= 256 * 2 ** 20,
