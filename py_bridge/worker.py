@@ -49,6 +49,7 @@ HANDLERS: dict[str, str] = {
     "recognizer.save": "model.handlers:save",
     "recognizer.load": "model.handlers:load",
     "recognizer.dispose": "model.handlers:dispose",
+    "recognizer.inspect": "model.handlers:inspect",
     "recognizer.embedFiles": "model.handlers:embed_files",
     # training and evaluation, as jobs
     "recognizer.fit": "training.handlers:fit",

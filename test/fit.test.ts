@@ -227,6 +227,34 @@ describe('fit checkpoints outside fit', () => {
     await using loaded = await freshModel();
     await loaded.loadStateDict(join(checkpointDir, 'last.pt'));
     assert.deepEqual([...(await loaded.embed(probe())).data], [...(await trained.embed(probe())).data]);
+
+    // rt.loadRecognizer(path): the checkpoint says which model it is; only the path is required
+    await using fromFile = await rt.loadRecognizer(join(checkpointDir, 'last.pt'));
+    assert.equal(fromFile.config.modelName, 'resnet18');
+    assert.equal(fromFile.numClasses, parts.train.labels);
+    assert.equal(fromFile.training, false);
+    assert.equal(fromFile.checkpoint?.kind, 'fit');
+    assert.equal(fromFile.checkpoint.epoch, 1);
+    assert.equal(fromFile.checkpoint.classes?.length, parts.train.labels);
+    assert.deepEqual([...(await fromFile.embed(probe())).data], [...(await trained.embed(probe())).data]);
+  });
+
+  test('rt.loadRecognizer of a plain state dict needs the modelName it does not record', async () => {
+    const path = join(dir, 'plain.pt');
+    await using trained = await freshModel();
+    await trained.saveStateDict(path);
+    await assert.rejects(rt.loadRecognizer(path), (err: unknown) => {
+      assert.ok(err instanceof ValidationError);
+      assert.match(err.message, /plain state dict.*pass \{ modelName \}/);
+      return true;
+    });
+    await using loaded = await rt.loadRecognizer(path, { modelName: 'resnet18' });
+    assert.equal(loaded.numClasses, parts.train.labels);
+    assert.equal(loaded.checkpoint?.kind, 'stateDict');
+    assert.deepEqual([...(await loaded.embed(probe())).data], [...(await trained.embed(probe())).data]);
+    // the wrong backbone names the keys that do not fit
+    await assert.rejects(rt.loadRecognizer(path, { modelName: 'resnet34' }), /does not fit this model \(resnet34/);
+    await assert.rejects(rt.loadRecognizer(join(dir, 'missing.pt')), /file not found/);
   });
 });
 

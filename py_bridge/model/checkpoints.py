@@ -96,3 +96,43 @@ def read_mapping(path: str, option: str) -> Mapping[str, Any]:
 def is_training_checkpoint(state: Mapping[str, Any]) -> bool:
     """Whether ``state`` is what ``fit`` writes (model and optimizer state, epoch) rather than a plain state dict."""
     return isinstance(state.get("model"), Mapping) and "optimizer" in state and "epoch" in state
+
+
+def describe(path: str, option: str = "checkpoint") -> dict[str, Any]:
+    """What a checkpoint holds, for rebuilding its model: a ``fit`` checkpoint carries its model config.
+
+    A plain state dict (``saveStateDict``, or recognite's) carries no model name: ``modelName`` is then
+    null, and the number of classes is read from the classifier's weight.
+    """
+    state = read_mapping(path, option)
+    if not is_training_checkpoint(state):
+        weight = state.get("classifier.weight")
+        return {
+            "kind": "stateDict",
+            "modelName": None,
+            "numClasses": int(weight.shape[0]) if isinstance(weight, torch.Tensor) else None,
+            "clfBias": "classifier.bias" in state,
+            "normalize": None,
+            "epoch": None,
+            "classes": None,
+            "history": [],
+        }
+    config = state.get("config")
+    model = config.get("model") if isinstance(config, Mapping) else None
+    if not isinstance(model, Mapping):
+        raise BridgeValidationError(
+            f"{path} is a fit() checkpoint without its model config: load it with "
+            "createRecognizer({ modelName, numClasses }) and then loadStateDict(path)",
+            path=option,
+        )
+    classes = state.get("classes")
+    return {
+        "kind": "fit",
+        "modelName": str(model["modelName"]),
+        "numClasses": model["numClasses"],
+        "clfBias": bool(model["clfBias"]),
+        "normalize": bool(model["normalize"]),
+        "epoch": int(state["epoch"]),
+        "classes": list(classes) if isinstance(classes, list) else None,
+        "history": list(state.get("history", [])),
+    }

@@ -6,7 +6,7 @@ from typing import Any
 
 from bridge import jobs
 from bridge.state import STATE
-from model import store
+from model import checkpoints, store
 from model.recognizer import Recognizer
 
 
@@ -60,6 +60,11 @@ def load(payload: dict[str, Any]) -> dict[str, Any]:
     """Load a state dict, refusing (with the keys named) one that does not fit."""
     store.load(store.get(payload["id"]), payload["path"])
     return {}
+
+
+def inspect(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint file holds: the model config of a fit() checkpoint, its epoch, classes and history."""
+    return checkpoints.describe(payload["path"], "checkpoint")
 
 
 def dispose(payload: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ export type { Problem, ErrorCode } from './core/errors.js';
 export type { JobOptions } from './core/jobs.js';
 
 export { Recognizer } from './model/recognizer.js';
+export type { LoadRecognizerOptions } from './model/recognizer.js';
+export type { CheckpointDescription } from './model/results.js';
 export type { RecognizerConfig, ResolvedRecognizerConfig } from './model/config.js';
 export { SUPPORTED_MODELS, isSupportedModel, modelInfo, allModelInfo } from './model/catalog.js';
 export type { ModelName, ModelInfo } from './model/catalog.js';

@@ -10,7 +10,7 @@ import { DEBUG_CALL } from './debug-call.js';
 import { DataApi } from '../data/data-api.js';
 import type { CreateGalleryOptions, LoadGalleryOptions } from '../gallery/config.js';
 import { Gallery } from '../gallery/gallery.js';
-import { Recognizer } from '../model/recognizer.js';
+import { Recognizer, type LoadRecognizerOptions } from '../model/recognizer.js';
 import type { RecognizerConfig } from '../model/config.js';
 import { ClosedError, SharedMemoryError, ValidationError, WorkerTimeoutError } from './errors.js';
 import { onProcessExit } from './exit-hooks.js';
@@ -103,6 +103,7 @@ export class Recognite implements AsyncDisposable {
           maxBytes: arena.maxBytes, // the bound of its pooled output segments, as ours
           logPath,
           testHandlers: checker !== undefined, // debug.* handlers exist only for the test suite
+          setupCommand: choice.setupCommand, // named by the worker's message when torch is missing
         },
         Math.max(timeout, BOOT_TIMEOUT_MS),
       );
@@ -133,6 +134,17 @@ export class Recognite implements AsyncDisposable {
   async createRecognizer(config: RecognizerConfig): Promise<Recognizer> {
     if (this.closing) throw new ClosedError('cannot create a model: this Recognite has been closed');
     return Recognizer.create(this, config);
+  }
+
+  /**
+   * A model loaded from a file, in evaluation mode: a fit() checkpoint (last.pt of a checkpointDir,
+   * which records its backbone and classes) or a plain state dict (saveStateDict) with `{ modelName }`.
+   * `model.checkpoint` says what the file held (epoch, classes, history).
+   * @throws ValidationError for a missing or unreadable file, or a state dict without modelName
+   */
+  async loadRecognizer(path: string, options: LoadRecognizerOptions = {}): Promise<Recognizer> {
+    if (this.closing) throw new ClosedError('cannot load a model: this Recognite has been closed');
+    return Recognizer.load(this, path, options);
   }
 
   /**

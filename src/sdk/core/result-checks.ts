@@ -26,6 +26,7 @@ const METHOD_RESULTS: Record<string, ResultSchemaName> = {
   'recognizer.save': 'EmptyResult',
   'recognizer.load': 'EmptyResult',
   'recognizer.dispose': 'EmptyResult',
+  'recognizer.inspect': 'CheckpointDescription',
   'recognizer.fit': 'JobStarted',
   'recognizer.embedFiles': 'JobStarted',
   'recognizer.evaluate': 'JobStarted',

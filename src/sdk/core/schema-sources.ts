@@ -30,6 +30,7 @@ export const RESULT_SCHEMAS = {
   ForwardResult: 'src/sdk/model/results.ts',
   ClassifierResult: 'src/sdk/model/results.ts',
   EmbedResult: 'src/sdk/model/results.ts',
+  CheckpointDescription: 'src/sdk/model/results.ts',
   EmbedProgress: 'src/sdk/model/embedding.ts',
   FitEvent: 'src/sdk/training/results.ts',
   FitOutcome: 'src/sdk/training/results.ts',

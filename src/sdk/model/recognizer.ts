@@ -23,11 +23,23 @@ import type { CreateGalleryOptions } from '../gallery/config.js';
 import { Gallery } from '../gallery/gallery.js';
 import { resolveFitConfig, type FitOptions } from '../training/config.js';
 import type { FitEvent, FitOutcome, FitResult } from '../training/results.js';
-import { modelInfo, type ModelInfo } from './catalog.js';
+import { modelInfo, type ModelInfo, type ModelName } from './catalog.js';
 import { resolveRecognizerConfig, type RecognizerConfig, type ResolvedRecognizerConfig } from './config.js';
 import { resolveEmbedConfig, type EmbedOptions, type EmbedProgress, type EmbeddingSet } from './embedding.js';
 import { checkImageBatch } from './input-checks.js';
-import type { ClassifierResult, EmbedResult, ForwardResult, RecognizerDescription } from './results.js';
+import type {
+  CheckpointDescription,
+  ClassifierResult,
+  EmbedResult,
+  ForwardResult,
+  RecognizerDescription,
+} from './results.js';
+
+/** How to load a model from a file (rt.loadRecognizer). */
+export interface LoadRecognizerOptions {
+  /** The backbone of a plain state dict (saveStateDict); fit() checkpoints record theirs. */
+  modelName?: ModelName;
+}
 
 /** @internal What a Recognizer needs of its Recognite: a way to call the worker. */
 export interface WorkerInvoker {
@@ -49,6 +61,8 @@ export class Recognizer {
     /** Rows of the classifier, or null without one. */
     readonly numClasses: number | null,
     training: boolean,
+    /** What the checkpoint it was loaded from held (rt.loadRecognizer), else null. */
+    readonly checkpoint: Readonly<CheckpointDescription> | null = null,
   ) {
     this.isTraining = training;
   }
@@ -58,6 +72,57 @@ export class Recognizer {
     const resolved = resolveRecognizerConfig(config);
     const d = (await worker.invoke('recognizer.create', { config: resolved })) as RecognizerDescription;
     return new Recognizer(worker, d.id, Object.freeze(resolved), d.embeddingDim, d.numClasses, d.training);
+  }
+
+  /**
+   * @internal use `rt.loadRecognizer(path)`. A fit() checkpoint records its model; a plain state dict
+   * needs `modelName` (its number of classes is read from the file).
+   */
+  static async load(worker: WorkerInvoker, path: string, options: LoadRecognizerOptions = {}): Promise<Recognizer> {
+    const { modelName } = optionsObject(options, 'loadRecognizer options');
+    if (typeof path !== 'string' || path === '') throw ValidationError.one('path', 'path', 'must be a file path');
+    if (!existsSync(path)) throw ValidationError.one('path', 'path', `file not found: ${resolve(path)}`);
+    const described = (await worker.invoke('recognizer.inspect', { path: resolve(path) })) as CheckpointDescription;
+    const recorded = described.modelName;
+    if (recorded !== null && modelName !== undefined && modelName !== recorded) {
+      throw ValidationError.one(
+        'modelName',
+        'modelName',
+        `${path} holds a ${recorded} (recorded by fit()), not a ${modelName}: leave modelName out`,
+      );
+    }
+    const name = recorded ?? modelName;
+    if (name === undefined) {
+      throw ValidationError.one(
+        'modelName',
+        'modelName',
+        `${path} is a plain state dict, which does not record its backbone: pass { modelName } (e.g. 'resnet18')`,
+      );
+    }
+    const config = resolveRecognizerConfig({
+      modelName: name as ModelName,
+      ...(described.numClasses !== null && { numClasses: described.numClasses }),
+      clfBias: described.clfBias,
+      ...(described.normalize !== null && { normalize: described.normalize }),
+    });
+    const d = (await worker.invoke('recognizer.create', { config })) as RecognizerDescription;
+    const model = new Recognizer(
+      worker,
+      d.id,
+      Object.freeze(config),
+      d.embeddingDim,
+      d.numClasses,
+      d.training,
+      Object.freeze(described),
+    );
+    try {
+      await model.loadStateDict(path);
+      await model.eval();
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+    return model;
   }
 
   /** @internal The model's id in the worker (galleries record which model they were made with). */
