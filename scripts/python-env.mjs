@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The package root (the folder holding requirements.txt and py_bridge/). */
@@ -38,4 +38,21 @@ export function projectEnv(env = process.env, root = PACKAGE_ROOT) {
 export function completedProjectPython(env = process.env, root = PACKAGE_ROOT) {
   const { python, mark } = projectEnv(env, root);
   return existsSync(mark) && existsSync(python) ? python : undefined;
+}
+
+/**
+ * Whether this copy of the package was installed as a dependency (it lies inside a node_modules
+ * folder) rather than being the recognite-ts repository checkout.
+ */
+export function installedAsDependency(root = PACKAGE_ROOT) {
+  return root.split(sep).includes('node_modules');
+}
+
+/**
+ * The command that builds (or finds) the Python environment, as the user can type it where they
+ * stand: `npx recognite setup` in a project that depends on recognite-ts, `npm run setup` in the
+ * repository checkout. Every message that names the fix takes it from here.
+ */
+export function setupCommand(root = PACKAGE_ROOT) {
+  return installedAsDependency(root) ? 'npx recognite setup' : 'npm run setup';
 }

@@ -1,16 +1,20 @@
 #!/usr/bin/env node
-// One-command set-up, run by `npm test` and `npm start` before anything else.
-// Idempotent and fast when nothing changed:
-//  1. npm dependencies: `npm ci` only when package-lock.json changed since the last install;
-//  2. the Python environment: a virtual environment in a per-user cache keyed by the hash of
-//     requirements.txt (so every clone, CI's included, reuses it), marked complete only after
-//     `import torch, torchvision` works in it, and rebuilt when that mark is missing.
-// Plain JS without dependencies, because it runs before `npm install`.
+// One-command set-up, run by `npm test` and `npm start` before anything else (`npm run setup`), and
+// by `recognite setup` where the package is installed as a dependency. Idempotent and fast when
+// nothing changed:
+//  1. npm dependencies: `npm ci` only when package-lock.json changed since the last install; only in
+//     the repository checkout (never inside node_modules, where npm already installed them), and not
+//     with --no-npm (what `recognite setup` passes);
+//  2. the optional shared-memory add-on (scripts/build-native.mjs: skipped when it is up to date);
+//  3. the Python environment: a virtual environment in a per-user cache keyed by the hash of
+//     requirements.txt (so every clone and every installed copy, CI's included, reuses it), marked
+//     complete only after `import torch, torchvision` works in it, and rebuilt when that mark is missing.
+// --python-only: step 3 alone. Plain JS without dependencies, because it runs before `npm install`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PACKAGE_ROOT, projectEnv } from './python-env.mjs';
+import { installedAsDependency, PACKAGE_ROOT, projectEnv, setupCommand } from './python-env.mjs';
 
 const MIN_PYTHON = [3, 10]; // torchvision 0.29 requires Python >= 3.10
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
@@ -28,7 +32,7 @@ function run(cmd, args, opts = {}) {
 
 function ensureNodeModules() {
   const lock = join(PACKAGE_ROOT, 'package-lock.json');
-  if (!existsSync(lock)) return; // installed as a dependency: npm already did this
+  if (installedAsDependency() || !existsSync(lock)) return; // installed as a dependency: npm already did this
   const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
   const stampFile = join(PACKAGE_ROOT, 'node_modules', '.recognite-npm-stamp');
   const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
@@ -100,7 +104,7 @@ function isAlive(pid) {
 function ensurePythonEnv() {
   const env = projectEnv();
   if (existsSync(env.mark)) {
-    log(`Python environment ready: ${env.dir}`);
+    log(`Python environment ready: ${env.dir}${describeMark(env.mark)}`);
     return;
   }
   withLock(env.dir, () => {
@@ -117,7 +121,7 @@ function ensurePythonEnv() {
     const pip = [env.python, '-m', 'pip', '--disable-pip-version-check'];
     const reqs = join(PACKAGE_ROOT, 'requirements.txt');
     if (run(pip[0], [...pip.slice(1), 'install', '-r', reqs]) !== 0) {
-      fail(`pip install -r requirements.txt failed (see above); rerun 'npm run setup' to retry`);
+      fail(`pip install -r requirements.txt failed (see above); rerun '${setupCommand()}' to retry`);
     }
     const check = spawnSync(
       env.python,
@@ -132,9 +136,24 @@ function ensurePythonEnv() {
   });
 }
 
+/** ' (torch X, torchvision Y)' from the completion mark, or nothing when it cannot be read. */
+function describeMark(mark) {
+  try {
+    const { torch, torchvision } = JSON.parse(readFileSync(mark, 'utf8'));
+    return torch ? ` (torch ${torch}, torchvision ${torchvision})` : '';
+  } catch {
+    return '';
+  }
+}
+
 const pythonOnly = process.argv.includes('--python-only');
 if (!pythonOnly) {
-  ensureNodeModules();
+  if (!process.argv.includes('--no-npm')) ensureNodeModules();
   run(process.execPath, [join(PACKAGE_ROOT, 'scripts', 'build-native.mjs')]);
 }
 ensurePythonEnv();
+if (process.env.RECOGNITE_PYTHON) {
+  log(
+    `note: RECOGNITE_PYTHON is set (${process.env.RECOGNITE_PYTHON}): the SDK runs that interpreter, not this environment`,
+  );
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 from bridge import jobs, reproducibility
@@ -21,7 +22,8 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
     """Guard stdio, import torch once, pick the device, map shared memory, and say whether test handlers exist.
 
     ``payload``: ``{logPath, device, threads: int | null, shmDir, prefix, primaryBytes, maxBytes,
-    deterministic, testHandlers}``.
+    deterministic, testHandlers, setupCommand}`` (``setupCommand``: the command that builds the Python
+    environment where the user stands, ``npm run setup`` or ``npx recognite setup``).
     """
     from bridge.parent_watch import watch_parent
     from bridge.stdio_guard import guard_stdio
@@ -34,10 +36,10 @@ def boot(payload: dict[str, Any]) -> dict[str, Any]:
         import torch
         import torchvision  # noqa: F401 - imported once here for the whole session
     except ImportError as exc:
+        requirements = Path(__file__).resolve().parents[2] / "requirements.txt"  # the package's own copy
         raise EnvironmentProblem(
             f"{exc.name or 'torch'} cannot be imported by {sys.executable}: {exc}. "
-            "Run `npm run setup` in the recognite-ts folder (or `"
-            f"{sys.executable} -m pip install -r requirements.txt`), "
+            f"Run `{payload['setupCommand']}` (or `{sys.executable} -m pip install -r {requirements}`), "
             "or pass the `python` option of an interpreter that has torch and torchvision."
         ) from None
     from bridge.devices import resolve_device

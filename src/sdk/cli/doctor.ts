@@ -6,6 +6,7 @@
 import { accessSync, constants, existsSync, statfsSync } from 'node:fs';
 import { Recognite } from '../core/recognite.js';
 import { NATIVE_PATH, nativeShm } from '../core/native.js';
+import { setupCommand } from '../core/python-env.js';
 import { chooseShmDir, sweepDeadSessions } from '../core/session-dir.js';
 
 export interface Check {
@@ -17,6 +18,7 @@ export interface Check {
 
 export async function doctor(clean: boolean): Promise<{ checks: Check[]; cleaned: string[] | null }> {
   const checks: Check[] = [];
+  const setup = await setupCommand(); // npm run setup in the checkout, npx recognite setup where installed
   const shm = chooseShmDir();
   let writable = true;
   try {
@@ -41,7 +43,7 @@ export async function doctor(clean: boolean): Promise<{ checks: Check[]; cleaned
     detail: built
       ? 'built: zero-copy views, memcpy transfers'
       : `${existsSync(NATIVE_PATH) ? 'disabled (RECOGNITE_NO_NATIVE=1)' : 'not built'}: file I/O fallback, slower ` +
-        'for big tensors; install a C compiler and run npm run setup to build it',
+        `for big tensors; install a C compiler and run ${setup} to build it`,
     fix: null,
   });
   try {
@@ -65,7 +67,7 @@ export async function doctor(clean: boolean): Promise<{ checks: Check[]; cleaned
       check: 'python and torch',
       ok: false,
       detail: err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err),
-      fix: 'run npm run setup, or set RECOGNITE_PYTHON to an interpreter that has torch and torchvision',
+      fix: `run ${setup}, or set RECOGNITE_PYTHON to an interpreter that has torch and torchvision`,
     });
   }
   return {

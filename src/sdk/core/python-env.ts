@@ -1,8 +1,10 @@
 /**
  * Which Python interpreter runs the worker: the `python` option, else
- * $RECOGNITE_PYTHON, else the environment `npm run setup` built (cached per user,
+ * $RECOGNITE_PYTHON, else the environment the set-up built (cached per user,
  * keyed by the hash of requirements.txt), else `python3`. The cache path logic is
- * shared with the set-up script (scripts/python-env.mjs) so the two cannot drift.
+ * shared with the set-up script (scripts/python-env.mjs) so the two cannot drift,
+ * and so is the set-up command a message names: `npm run setup` in the repository
+ * checkout, `npx recognite setup` where recognite-ts is installed as a dependency.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,17 +18,30 @@ export interface PythonChoice {
   python: string;
   /** Where the choice came from, for error messages. */
   source: 'option' | 'RECOGNITE_PYTHON' | 'project environment' | 'default';
+  /** The command that builds the Python environment, as the user types it where they stand. */
+  setupCommand: string;
+}
+
+/** scripts/python-env.mjs of this package (loaded by path: src/sdk and dist lie at different depths). */
+export async function pythonEnvModule(): Promise<PythonEnvModule> {
+  return (await import(pathToFileURL(join(PACKAGE_ROOT, 'scripts', 'python-env.mjs')).href)) as PythonEnvModule;
+}
+
+/** `npm run setup` in the repository checkout, `npx recognite setup` in a project that installed the package. */
+export async function setupCommand(): Promise<string> {
+  return (await pythonEnvModule()).setupCommand(PACKAGE_ROOT);
 }
 
 export async function choosePython(option?: string): Promise<PythonChoice> {
-  if (option) return { python: option, source: 'option' };
-  if (process.env.RECOGNITE_PYTHON) return { python: process.env.RECOGNITE_PYTHON, source: 'RECOGNITE_PYTHON' };
-  const envModule = (await import(
-    pathToFileURL(join(PACKAGE_ROOT, 'scripts', 'python-env.mjs')).href
-  )) as PythonEnvModule;
+  const envModule = await pythonEnvModule();
+  const setup = envModule.setupCommand(PACKAGE_ROOT);
+  if (option) return { python: option, source: 'option', setupCommand: setup };
+  if (process.env.RECOGNITE_PYTHON) {
+    return { python: process.env.RECOGNITE_PYTHON, source: 'RECOGNITE_PYTHON', setupCommand: setup };
+  }
   const projectPython = envModule.completedProjectPython(process.env, PACKAGE_ROOT);
-  if (projectPython) return { python: projectPython, source: 'project environment' };
-  return { python: 'python3', source: 'default' };
+  if (projectPython) return { python: projectPython, source: 'project environment', setupCommand: setup };
+  return { python: 'python3', source: 'default', setupCommand: setup };
 }
 
 /** Fail fast, with the fix, when the interpreter cannot even run (pythonia would crash Node instead). */
@@ -39,7 +54,7 @@ export function checkInterpreter(choice: PythonChoice): void {
     const why = res.error ? res.error.message : res.stderr.trim() || `exit code ${res.status}`;
     throw new PythonEnvironmentError(
       `cannot run the Python interpreter '${choice.python}' (from ${choice.source}): ${why}. ` +
-        'Run `npm run setup` in the recognite-ts folder to build its environment, ' +
+        `Run \`${choice.setupCommand}\` to build its environment, ` +
         'or pass the `python` option (or set RECOGNITE_PYTHON) to a Python 3.10+ that has torch and torchvision.',
     );
   }
@@ -47,7 +62,7 @@ export function checkInterpreter(choice: PythonChoice): void {
   if (major < 3 || (major === 3 && minor < 10)) {
     throw new PythonEnvironmentError(
       `'${choice.python}' (from ${choice.source}) is Python ${major}.${minor}; the worker needs 3.10+. ` +
-        'Run `npm run setup`, or pass the `python` option of a newer interpreter.',
+        `Run \`${choice.setupCommand}\`, or pass the \`python\` option of a newer interpreter.`,
     );
   }
 }
