@@ -54,6 +54,7 @@ HANDLERS: dict[str, str] = {
     # training and evaluation, as jobs
     "recognizer.fit": "training.handlers:fit",
     "recognizer.evaluate": "evaluation.handlers:evaluate",
+    "report.thumbnails": "evaluation.thumbnails:thumbnails",
     # galleries: enrol, identify, verify, calibrate, persist (gallery/handlers.py)
     "gallery.create": "gallery.handlers:create",
     "gallery.describe": "gallery.handlers:describe",

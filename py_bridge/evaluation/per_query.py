@@ -15,6 +15,8 @@ from bridge.errors import BridgeValidationError
 from evaluation.scoring import DEFAULT_CHUNK, Labels, encode_labels
 
 NO_HIT = torch.iinfo(torch.int64).max  # first correct rank of a query without positives: never within k
+RECALL_LEVELS = 101  # recall 0, 0.01, …, 1: the interpolated precision-recall curve of the report
+GRID_K = 5  # gallery matches per query in the report's retrieval grid, whatever k is
 
 
 def chunk_stats(
@@ -45,6 +47,7 @@ def chunk_stats(
     # big per-position arrays are int32/float32/bool and die early: the peak is about 50 bytes × rows × Ng
     s, order = torch.sort(scores, dim=1, descending=True, stable=True)
     top_idx = order[:, :k].clone()
+    grid_idx = order[:, :GRID_K].clone()
     t = g_ids[order] == q_ids[:, None]  # targets in ranked order
     del order
     tps = t.cumsum(dim=1, dtype=torch.int32)
@@ -71,6 +74,7 @@ def chunk_stats(
     del prev
     ap = torch.where(has_pos, (gain * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
     del gain
+    pr_interp = interpolated_precision(tps, npos, distinct, precision)
 
     # the curve stops at the first threshold with full recall
     first_full = (distinct & (tps == npos[:, None].to(torch.int32))).to(u8).argmax(dim=1)
@@ -105,6 +109,9 @@ def chunk_stats(
         "first_hit": first_hit,
         "top_idx": top_idx,
         "top_scores": top_scores,
+        "grid_idx": grid_idx,
+        "grid_scores": s[:, :GRID_K].clone(),
+        "pr_interp": pr_interp,
         "knn_pred": knn_pred,
         "ap": ap,
         "npos": npos,
@@ -124,6 +131,35 @@ def chunk_stats(
     if curves:
         out["curves"] = _curves(s, precision, recall, valid)
     return out
+
+
+def interpolated_precision(
+    tps: torch.Tensor, npos: torch.Tensor, distinct: torch.Tensor, precision: torch.Tensor
+) -> torch.Tensor:
+    """Each query's interpolated precision at recall 0, 0.01, …, 1 (NaN for a query without positives).
+
+    At recall level r: the highest precision at any threshold whose recall is at least r (the
+    interpolation of PASCAL VOC and COCO). Thresholds are the distinct scores (the last position of
+    each group of ties), as for AP. Recall ≥ i/100 is tested in integers, tps ≥ ceil(i · npos / 100),
+    so no rounding decides it.
+
+    Args:
+        tps: ``rows × Ng`` cumulative true positives in ranked order (int32).
+        npos: Positives of each query.
+        distinct: Whether each ranked position ends a group of tied scores.
+        precision: ``rows × Ng`` precision at each ranked position.
+
+    Returns:
+        ``rows × 101`` float32.
+    """
+    # best precision at this position or any later threshold: a suffix maximum over the thresholds
+    best_after = precision.masked_fill(~distinct, 0.0).flip(1).cummax(dim=1).values.flip(1)
+    levels = torch.arange(RECALL_LEVELS, device=tps.device, dtype=torch.int64)
+    need = (levels[None, :] * npos[:, None] + (RECALL_LEVELS - 2)) // (RECALL_LEVELS - 1)  # ceil(i·npos/100)
+    first = torch.searchsorted(tps, need.to(tps.dtype).contiguous(), side="left").clamp_max_(tps.shape[1] - 1)
+    out = best_after.gather(1, first)
+    del best_after
+    return out.masked_fill_((npos == 0)[:, None], math.nan)
 
 
 def _curves(

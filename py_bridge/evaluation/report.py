@@ -10,8 +10,10 @@ import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.memory import release_free_heap
+from evaluation.pairs import PairHistogram
 from evaluation.per_query import NO_HIT, BlockStats, chunk_stats, cmc_from_first_hit, pml_summary, pr_summary
 from evaluation.rerank import expand_queries, reranked_scores
+from evaluation.retrieval import pr_curve, retrieval
 from evaluation.scoring import DEFAULT_CHUNK, Labels, average_references, encode_labels, score_chunks
 from evaluation.thresholds import DEFAULT_FAR_TARGETS, suggest_thresholds
 
@@ -33,6 +35,8 @@ def evaluate(
     return_curves: bool = False,
     rerank: tuple[int, int, float] | None = None,
     expansion_k: int | None = None,
+    query_images: list[str] | None = None,
+    gallery_images: list[str] | None = None,
 ) -> dict[str, Any]:
     """Every metric of this module for one query set against one gallery.
 
@@ -66,6 +70,13 @@ def evaluate(
             Dense: Nq + Ng (references with ``average_refs``) at most ``MAX_RERANK_ITEMS``.
         expansion_k: Average query expansion with this many gallery neighbours (``expand_queries``,
             renormalised like the references), before scoring and re-ranking; ``None``: none.
+        query_images: The image path of each query (a data set), or ``None`` (embeddings): for ``retrieval``.
+        gallery_images: The same for the gallery (ignored with ``average_refs``: a reference is no one image).
+
+    What the HTML report draws is always there and small: ``pair_histogram`` (positive-pair and
+    negative-pair scores over all query × gallery pairs, at most 50 shared bins, pairs.py),
+    ``pr_curve`` (mean interpolated precision at 101 recall levels over the queries with a positive)
+    and ``retrieval`` (the worst and best queries with their top 5 matches, retrieval.py).
 
     With ``average_refs``, ``reference_labels`` names the label of each reference: of each column of
     ``scores`` and each index of ``top_k_indices``.
@@ -92,9 +103,12 @@ def evaluate(
 
     # scores and curves come from the same blocks as every metric: they cannot disagree with them
     blocks = BlockStats(len(q_ids))
+    pairs = PairHistogram()
     score_blocks: list[torch.Tensor] = []
     for start, scores in _score_blocks(query_emb, gallery_emb, metric, chunk, rerank):
-        blocks.add(start, chunk_stats(scores, q_ids[start : start + scores.shape[0]], g_ids, k, return_curves))
+        rows = q_ids[start : start + scores.shape[0]]
+        blocks.add(start, chunk_stats(scores, rows, g_ids, k, return_curves))
+        pairs.add(scores, rows, g_ids)
         if return_scores:
             score_blocks.append(scores.cpu())
         del scores
@@ -132,6 +146,9 @@ def evaluate(
         "thresholds": suggest_thresholds(stats["best_pos"], stats["best_neg"], far_targets),
         "rerank": None if rerank is None else dict(zip(("k1", "k2", "lambda"), rerank, strict=True)),
         "query_expansion": None if expansion_k is None else {"k": expansion_k},
+        "pair_histogram": pairs.result(),
+        "pr_curve": pr_curve(stats["pr_interp"], stats["npos"]),
+        "retrieval": retrieval(stats, q_ids, g_ids, names, query_images, None if average_refs else gallery_images),
     }
     result = _jsonable(result)
     if ref_names is not None:
@@ -224,6 +241,9 @@ def to_report(raw: dict[str, Any]) -> dict[str, Any]:
         },
         "rerank": raw["rerank"],
         "queryExpansion": raw["query_expansion"],
+        "pairHistogram": raw["pair_histogram"],
+        "prCurve": raw["pr_curve"],
+        "retrieval": raw["retrieval"],
     }
     if "top_k_indices" in raw:
         report["topMatches"] = {"indices": raw["top_k_indices"], "scores": raw["top_k_scores"]}

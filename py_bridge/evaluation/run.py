@@ -100,11 +100,18 @@ def run(
         return_curves=bool(options["curves"]),
         rerank=None if rerank is None else (int(rerank["k1"]), int(rerank["k2"]), float(rerank["lambda"])),
         expansion_k=None if expansion is None else int(expansion["k"]),
+        query_images=image_paths(sides["query"]),
+        gallery_images=image_paths(sides["gallery"]),
     )
     report = to_report(raw)
     if options["returnEmbeddings"]:
         report["embeddings"] = {"gallery": emb["gallery"][0], "query": emb["query"][0]}
     return report
+
+
+def image_paths(side: dict[str, Any]) -> list[str] | None:
+    """The absolute image path of each row of a data-set side (for the report's retrieval grid), None for embeddings."""
+    return side["frame"]["image"].tolist() if "frame" in side else None
 
 
 def check_finite(embeddings: torch.Tensor, name: str, given: bool) -> None:

@@ -59,7 +59,14 @@ export type {
   RerankConfig,
   ResolvedEvaluateConfig,
 } from './evaluation/config.js';
-export type { EvaluationReport, ThresholdAtFar } from './evaluation/report.js';
+export type {
+  EvaluationReport,
+  EvaluationReportWithHtml,
+  RetrievalEntry,
+  RetrievalMatch,
+  SaveHtmlOptions,
+  ThresholdAtFar,
+} from './evaluation/report.js';
 export { saveNpy, loadNpy } from './evaluation/npy.js';
 
 export { Gallery } from './gallery/gallery.js';

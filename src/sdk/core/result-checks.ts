@@ -30,6 +30,7 @@ const METHOD_RESULTS: Record<string, ResultSchemaName> = {
   'recognizer.fit': 'JobStarted',
   'recognizer.embedFiles': 'JobStarted',
   'recognizer.evaluate': 'JobStarted',
+  'report.thumbnails': 'ThumbnailResult',
   'data.synthetic': 'JobStarted',
   'data.split': 'SplitResult',
   'gallery.create': 'GalleryDescription',

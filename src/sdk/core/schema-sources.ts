@@ -36,6 +36,7 @@ export const RESULT_SCHEMAS = {
   FitOutcome: 'src/sdk/training/results.ts',
   EvaluateProgress: 'src/sdk/evaluation/config.ts',
   EvaluationReport: 'src/sdk/evaluation/report.ts',
+  ThumbnailResult: 'src/sdk/report/thumbnails.ts',
   SplitResult: 'src/sdk/data/options.ts',
   SyntheticProgress: 'src/sdk/data/options.ts',
   SyntheticResult: 'src/sdk/data/options.ts',

@@ -12,6 +12,40 @@ export interface ThresholdAtFar {
   tar: number | null;
 }
 
+/** One query of EvaluationReport.retrieval and its best gallery matches. */
+export interface RetrievalEntry {
+  kind: 'worst' | 'best';
+  /**
+   * Row of the query in the query set.
+   * @TJS-type integer
+   */
+  query: number;
+  label: string | number;
+  /** Its average precision (0 without positives). */
+  ap: number | null;
+  /** Whether its label has a gallery item. */
+  hasPositives: boolean;
+  /** Absolute path of its image, or null when the queries were embeddings. */
+  image: string | null;
+  /** Its best gallery matches, best first (5, or fewer with a smaller gallery). */
+  matches: RetrievalMatch[];
+}
+
+/** A gallery match in EvaluationReport.retrieval. */
+export interface RetrievalMatch {
+  /**
+   * Gallery row (reference index with averageReferences).
+   * @TJS-type integer
+   */
+  row: number;
+  label: string | number;
+  score: number | null;
+  /** Whether it has the query's label. */
+  correct: boolean;
+  /** Absolute path of its image, or null for embeddings and averaged references. */
+  image: string | null;
+}
+
 /** What evaluate() measured: recognite's metrics and more (null where undefined). */
 export interface EvaluationReport {
   metric: string;
@@ -58,6 +92,32 @@ export interface EvaluationReport {
   rerank: { k1: number; k2: number; lambda: number } | null;
   /** The query expansion that ran, or null. */
   queryExpansion: { k: number } | null;
+  /**
+   * Scores of all query × gallery pairs (references with averageReferences), of the same label
+   * (positive) and of different labels (negative), in at most 50 shared equal bins over the
+   * observed range: `edges` has one more entry than each list of counts (empty without scores).
+   */
+  pairHistogram: { edges: number[]; positive: number[]; negative: number[] };
+  /**
+   * The precision-recall curve: at recall 0, 0.01, …, 1, the mean over the queries that have a
+   * positive of each one's interpolated precision (the best precision at any threshold reaching
+   * that recall, as PASCAL VOC and COCO). `precision` entries are null when no query has a positive.
+   */
+  prCurve: {
+    recall: number[];
+    precision: Array<number | null>;
+    /**
+     * Queries averaged.
+     * @TJS-type integer
+     */
+    queries: number;
+  };
+  /**
+   * The worst queries (lowest AP, up to 12, worst first), then the best (up to 4), each with its 5
+   * best gallery matches: what the HTML report's retrieval grid shows. Only queries with a positive
+   * compete, unless none has one; ties go to the lower query index.
+   */
+  retrieval: RetrievalEntry[];
   /** With topMatches: the k best gallery rows (int64) and scores of every query, Nq × k. */
   topMatches?: { indices: Tensor<'int64'>; scores: Tensor<'float32'> };
   /** With returnEmbeddings. */
@@ -85,3 +145,26 @@ export interface EvaluationReport {
   /** With curves: each query's precision-recall curve. */
   curves?: Array<{ precision: number[]; recall: number[]; thresholds: number[] }>;
 }
+
+/** Options of EvaluationReport.saveHtml. */
+export interface SaveHtmlOptions {
+  /** The page's title (default: "Evaluation of <model name>"). */
+  title?: string;
+  /** The checkpoint the model came from, shown under "what it describes" (default: the one it was loaded from, if any). */
+  checkpoint?: string;
+}
+
+/**
+ * What evaluate() returns: the report's data, and (not enumerable, so JSON.stringify and the result
+ * schema see data only) `saveHtml(path)`, which writes it as one self-contained HTML page
+ * (docs/REPORT.md).
+ */
+export type EvaluationReportWithHtml = EvaluationReport & {
+  /**
+   * Write the report as one self-contained HTML file (inline SVG charts, data-URI thumbnails, no
+   * script, nothing fetched), atomically. Thumbnails are decoded by the worker, so call it before
+   * closing the Recognite.
+   * @throws ValidationError for a bad path or a missing folder
+   */
+  saveHtml(path: string, options?: SaveHtmlOptions): Promise<void>;
+};

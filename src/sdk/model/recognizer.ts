@@ -18,9 +18,10 @@ import {
   type EvaluateOptions,
   type EvaluateProgress,
 } from '../evaluation/config.js';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport, EvaluationReportWithHtml } from '../evaluation/report.js';
 import type { CreateGalleryOptions } from '../gallery/config.js';
 import { Gallery } from '../gallery/gallery.js';
+import { reportSource, withSaveHtml } from '../report/save.js';
 import { resolveFitConfig, type FitOptions } from '../training/config.js';
 import type { FitEvent, FitOutcome, FitResult } from '../training/results.js';
 import { modelInfo, type ModelInfo, type ModelName } from './catalog.js';
@@ -299,10 +300,12 @@ export class Recognizer {
   /**
    * How well this model recognises the queries against the gallery: both are data sets (embedded
    * here in evaluation mode, with progress) or precomputed embeddings with labels. Scores are
-   * computed in chunks, so memory stays bounded whatever the sizes.
+   * computed in chunks, so memory stays bounded whatever the sizes. The report holds what its HTML
+   * page draws (pair-score histograms, the PR curve, the worst and best queries), and
+   * `report.saveHtml(path)` writes that page (docs/REPORT.md).
    * @throws ValidationError for bad options, before anything runs
    */
-  async evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
+  async evaluate(options: EvaluateOptions): Promise<EvaluationReportWithHtml> {
     const { onProgress, signal, gallery, query, ...config } = optionsObject(options, 'evaluate options');
     const payload = {
       id: this.id,
@@ -311,10 +314,14 @@ export class Recognizer {
       options: resolveEvaluateConfig(config, this.info),
     };
     checkRerankSize(payload.gallery, payload.query, payload.options);
-    return this.runModelJob<EvaluateProgress, EvaluationReport>('evaluate', 'recognizer.evaluate', payload, {
-      onProgress,
-      signal,
-    });
+    const report = await this.runModelJob<EvaluateProgress, EvaluationReport>(
+      'evaluate',
+      'recognizer.evaluate',
+      payload,
+      { onProgress, signal },
+    );
+    const source = reportSource(this.worker, this.config, this.checkpoint, payload);
+    return withSaveHtml(report, source);
   }
 
   /** Free the model in the worker. Idempotent; later calls get ClosedError. */
