@@ -82,6 +82,11 @@ describe('splits', () => {
     for (const label of labelsOf(parts.gallery.csv)) assert.ok(!train.has(label), `${label} is in both`);
     assert.deepEqual(new Set(labelsOf(parts.query.csv)), new Set(labelsOf(parts.gallery.csv)));
     assert.deepEqual(parts.warnings, []);
+    // describe(): the counts of any CSV data set, with only the data set given
+    const counted = await rt.data.describe({ csv: parts.train.csv });
+    assert.deepEqual([counted.rows, counted.labels], [parts.train.rows, 8]);
+    assert.equal((await rt.data.describe(ds)).labels, 10);
+    await assert.rejects(rt.data.describe({ csv: join(dir, 'nope.csv') }), ValidationError);
   });
 
   test('the same seed gives the same split; labels with too few rows are warnings, int labels included', async () => {

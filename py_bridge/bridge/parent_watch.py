@@ -4,6 +4,10 @@ A Node process killed with SIGKILL cannot stop its worker, and a worker busy in 
 otherwise live on, orphaned, until that call ends. On Linux the kernel kills the worker when its parent
 dies (PR_SET_PDEATHSIG); a thread also watches the parent id, for the parent that died before the prctl
 and for systems without it.
+
+The worker also ignores SIGINT: Ctrl-C in a terminal reaches the whole foreground process group, the
+worker and its loader processes included, and it is Node's to handle (stop a job, close, or exit,
+which ends the worker). A worker that died of it would lose the job Node was stopping cleanly.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ POLL_SECONDS = 0.5
 def watch_parent() -> None:
     """Arrange for this process to end within about a second of its parent's death."""
     parent = os.getppid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the loader processes it forks
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

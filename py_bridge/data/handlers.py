@@ -40,3 +40,11 @@ def split(payload: dict[str, Any]) -> dict[str, Any]:
     from data.split_files import split_to_csvs
 
     return split_to_csvs(payload)
+
+
+def describe(payload: dict[str, Any]) -> dict[str, Any]:
+    """Rows and distinct labels of a CSV data set (what a model trained on it needs as numClasses)."""
+    from data.dataset import DatasetSpec, read_csv
+
+    frame = read_csv(DatasetSpec.from_json(payload["dataset"]), "dataset")
+    return {"rows": len(frame), "labels": int(frame["label"].nunique())}

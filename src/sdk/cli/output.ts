@@ -27,5 +27,10 @@ export function printRecord(out: Printer, value: Record<string, unknown>): void 
     return;
   }
   const width = Math.max(...Object.keys(value).map((k) => k.length));
-  for (const [key, v] of Object.entries(value)) console.log(`${key.padEnd(width)}  ${String(v)}`);
+  for (const [key, v] of Object.entries(value)) console.log(`${key.padEnd(width)}  ${shown(v)}`);
+}
+
+/** A value for people: fractions to 4 decimals, the rest as it is. */
+function shown(v: unknown): string {
+  return typeof v === 'number' && !Number.isInteger(v) ? String(Number(v.toFixed(4))) : String(v);
 }

@@ -2,12 +2,19 @@
  * The `recognite` command line, on commander. Exit codes: 0 success; 2 bad usage (an unknown command
  * or option, with the nearest valid name, or options the SDK's schemas refuse: the CLI and the SDK
  * validate with the same generated schemas); 1 a failure while running (the message; the stack with
- * --verbose).
+ * --verbose); 130 stopped by Ctrl-C (cli/interrupt.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { RecogniteError, ValidationError } from '../core/errors.js';
+import { AbortError, RecogniteError, ValidationError } from '../core/errors.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerEmbedCommand } from './commands/embed.js';
+import { registerEvalCommand } from './commands/evaluate.js';
+import { registerGalleryCommands } from './commands/gallery.js';
+import { registerTrainCommand } from './commands/train.js';
+import { INTERRUPTED_EXIT_CODE } from './interrupt.js';
+import { UsageError } from './options.js';
+import { registerSetupCommands } from './commands/setup.js';
 
 export function buildProgram(): Command {
   const program = new Command('recognite')
@@ -19,6 +26,11 @@ export function buildProgram(): Command {
 
   registerCatalogCommands(program);
   registerDataCommands(program);
+  registerTrainCommand(program);
+  registerEmbedCommand(program);
+  registerEvalCommand(program);
+  registerGalleryCommands(program);
+  registerSetupCommands(program);
   return program;
 }
 
@@ -34,7 +46,11 @@ export async function run(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     const verbose = program.opts<{ verbose?: boolean }>().verbose === true;
-    if (err instanceof ValidationError) {
+    if (err instanceof AbortError) {
+      console.error('recognite: stopped (Ctrl-C)');
+      return INTERRUPTED_EXIT_CODE;
+    }
+    if (err instanceof ValidationError || err instanceof UsageError) {
       console.error(`recognite: ${err.message}`);
       return 2;
     }

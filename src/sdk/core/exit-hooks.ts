@@ -2,7 +2,9 @@
  * Last-resort clean-up when Node goes away without `close()`: normal exit, SIGINT,
  * SIGTERM, or an uncaught exception. Each registered action is synchronous (kill
  * the worker, unlink shared-memory files). Signal handlers re-raise the signal once
- * they ran, so the process still ends the way it would have without this SDK.
+ * they ran, so the process still ends the way it would have without this SDK. When the
+ * application listens for the signal itself (a graceful shutdown, the CLI stopping a job on
+ * Ctrl-C), the signal is left to it: it closes or exits, and the exit hook cleans up then.
  */
 type Cleanup = () => void;
 
@@ -21,6 +23,7 @@ function runAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return; // the application handles it
   runAll();
   uninstall();
   // Only re-raise when nobody else handles the signal, as Node itself would have died.

@@ -9,6 +9,7 @@ import { TransportError, ValidationError } from '../core/errors.js';
 import { resolveOptions } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef, type SplitPart } from './dataset-ref.js';
 import type {
+  DatasetCounts,
   SplitOptions,
   SplitResult,
   SyntheticDataset,
@@ -47,6 +48,16 @@ export class DataApi {
     );
     const { csvPath, ...described } = out;
     return { csv: csvPath, ...described };
+  }
+
+  /**
+   * Rows and distinct labels of a CSV data set (the labels are the numClasses of a model trained on it).
+   * @throws ValidationError for a missing file, missing columns or missing images
+   */
+  async describe(dataset: DatasetRef): Promise<SplitPart> {
+    const ref = toDatasetRef(dataset);
+    const counts = (await this.host.invoke('data.describe', { dataset: ref })) as DatasetCounts;
+    return { ...ref, ...counts };
   }
 
   private async split(kind: string, dataset: DatasetRef, options: SplitOptions): Promise<SplitResult> {

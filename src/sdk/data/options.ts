@@ -104,6 +104,13 @@ export interface SyntheticProgress extends JobEvent {
 }
 
 /** What the worker's split returns: the parts written (train/val or gallery/query) and warnings. */
+/** How big a data set is: what rt.data.describe() adds to a DatasetRef. */
+export interface DatasetCounts {
+  rows: number;
+  /** Distinct labels: the numClasses of a model trained on it. */
+  labels: number;
+}
+
 export interface SplitResult {
   parts: { train?: SplitPart; val?: SplitPart; gallery?: SplitPart; query?: SplitPart };
   warnings: string[];
