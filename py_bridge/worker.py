@@ -73,6 +73,7 @@ HANDLERS: dict[str, str] = {
     # data sets (data/handlers.py)
     "data.synthetic": "data.handlers:synthetic",
     "data.split": "data.handlers:split",
+    "data.describe": "data.handlers:describe",
 }
 
 # Registered only when boot had ``testHandlers: true`` (bridge/debug.py).

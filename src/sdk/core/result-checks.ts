@@ -33,6 +33,7 @@ const METHOD_RESULTS: Record<string, ResultSchemaName> = {
   'report.thumbnails': 'ThumbnailResult',
   'data.synthetic': 'JobStarted',
   'data.split': 'SplitResult',
+  'data.describe': 'DatasetCounts',
   'gallery.create': 'GalleryDescription',
   'gallery.describe': 'GalleryDescription',
   'gallery.labels': 'GalleryLabels',

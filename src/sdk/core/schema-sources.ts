@@ -38,6 +38,7 @@ export const RESULT_SCHEMAS = {
   EvaluationReport: 'src/sdk/evaluation/report.ts',
   ThumbnailResult: 'src/sdk/report/thumbnails.ts',
   SplitResult: 'src/sdk/data/options.ts',
+  DatasetCounts: 'src/sdk/data/options.ts',
   SyntheticProgress: 'src/sdk/data/options.ts',
   SyntheticResult: 'src/sdk/data/options.ts',
   GalleryDescription: 'src/sdk/gallery/results.ts',

@@ -103,7 +103,6 @@ export interface SyntheticProgress extends JobEvent {
   total: number;
 }
 
-/** What the worker's split returns: the parts written (train/val or gallery/query) and warnings. */
 /** How big a data set is: what rt.data.describe() adds to a DatasetRef. */
 export interface DatasetCounts {
   rows: number;
@@ -111,6 +110,7 @@ export interface DatasetCounts {
   labels: number;
 }
 
+/** What the worker's split returns: the parts written (train/val or gallery/query) and warnings. */
 export interface SplitResult {
   parts: { train?: SplitPart; val?: SplitPart; gallery?: SplitPart; query?: SplitPart };
   warnings: string[];
