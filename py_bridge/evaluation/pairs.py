@@ -47,11 +47,24 @@ class PairHistogram:
                 break
             self._coarsen()
         self._extend(lo, hi)
-        scale = 2.0 ** (-self.exponent)
-        idx = torch.floor(scores * scale).to(torch.int64).sub_(self.lo)  # x·2**-e is exact in any float dtype
+        size = len(self.pos)
+        # grid index - lo of every score, as floats holding integers: x·2**-e and floor are exact in any float
+        # dtype, and the subtraction too while the indices stay below 2**24 (float32's integers), else in float64
+        small = scores.dtype != torch.float64 and max(abs(self.lo), abs(self.lo + size)) < 2**24
+        idx = scores.to(torch.float32 if small else torch.float64).mul(2.0 ** (-self.exponent)).floor_().sub_(self.lo)
         same = g_ids.to(scores.device)[None, :] == q_ids.to(scores.device)[:, None]
-        self.pos += torch.bincount(idx[same].cpu(), minlength=len(self.pos))
-        self.neg += torch.bincount(idx[~same].cpu(), minlength=len(self.neg))
+        pos = torch.bincount(idx[same].to(torch.int64).cpu(), minlength=size)  # positives are few: a masked copy
+        del same
+        # histc with bins centred on the integers (rounding in its arithmetic cannot carry an integer across
+        # an edge), on at most 2**24 scores at a time (its float32 counts are exact up to there)
+        total = torch.zeros(size, dtype=torch.int64)
+        step = max(1, 2**24 // max(1, idx.shape[1]))
+        for start in range(0, idx.shape[0], step):
+            part = torch.histc(idx[start : start + step], bins=size, min=-0.5, max=size - 0.5)
+            total += part.to(torch.int64).cpu()
+        del idx
+        self.pos += pos
+        self.neg += total - pos
 
     def _coarsen(self) -> None:
         """Merge bins in pairs: the grid's exponent grows by one."""

@@ -16,6 +16,7 @@ from evaluation.scoring import DEFAULT_CHUNK, Labels, encode_labels
 
 NO_HIT = torch.iinfo(torch.int64).max  # first correct rank of a query without positives: never within k
 RECALL_LEVELS = 101  # recall 0, 0.01, …, 1: the interpolated precision-recall curve of the report
+INTERP_ROWS = 32  # rows per step of interpolated_precision
 GRID_K = 5  # gallery matches per query in the report's retrieval grid, whatever k is
 
 
@@ -152,13 +153,16 @@ def interpolated_precision(
     Returns:
         ``rows × 101`` float32.
     """
-    # best precision at this position or any later threshold: a suffix maximum over the thresholds
-    best_after = precision.masked_fill(~distinct, 0.0).flip(1).cummax(dim=1).values.flip(1)
     levels = torch.arange(RECALL_LEVELS, device=tps.device, dtype=torch.int64)
     need = (levels[None, :] * npos[:, None] + (RECALL_LEVELS - 2)) // (RECALL_LEVELS - 1)  # ceil(i·npos/100)
     first = torch.searchsorted(tps, need.to(tps.dtype).contiguous(), side="left").clamp_max_(tps.shape[1] - 1)
-    out = best_after.gather(1, first)
-    del best_after
+    out = torch.empty(first.shape, dtype=precision.dtype, device=precision.device)
+    # best precision at each position or any later threshold (a suffix maximum), a few rows at a time: its
+    # temporaries (cummax's int64 indices among them) add nothing to the block's peak memory
+    for i in range(0, tps.shape[0], INTERP_ROWS):
+        rows = slice(i, i + INTERP_ROWS)
+        best_after = precision[rows].masked_fill(~distinct[rows], 0.0).flip(1).cummax(dim=1).values.flip(1)
+        out[rows] = best_after.gather(1, first[rows])
     return out.masked_fill_((npos == 0)[:, None], math.nan)
 
 
