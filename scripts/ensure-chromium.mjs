@@ -7,9 +7,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 
 export const CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 
-/** The first Chromium binary found (RECOGNITE_CHROMIUM overrides), or null. */
+/** The Chromium binary: $RECOGNITE_CHROMIUM when set (and only it), else the first of CHROMIUM_PATHS found; or null. */
 export function findChromium() {
-  const candidates = [process.env.RECOGNITE_CHROMIUM, ...CHROMIUM_PATHS].filter(Boolean);
+  const candidates = process.env.RECOGNITE_CHROMIUM ? [process.env.RECOGNITE_CHROMIUM] : CHROMIUM_PATHS;
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 

@@ -11,9 +11,10 @@ import { Recognite, Tensor, ValidationError, type EvaluationReportWithHtml, type
 import { REPO_ROOT } from './helpers.js';
 
 const OUT = join(REPO_ROOT, 'out', 'test');
-const CHROMIUM = [process.env.RECOGNITE_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p): p is string => !!p && existsSync(p),
-);
+// $RECOGNITE_CHROMIUM, when set, is the only candidate (as in scripts/ensure-chromium.mjs)
+const CHROMIUM = (
+  process.env.RECOGNITE_CHROMIUM ? [process.env.RECOGNITE_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']
+).find((p) => existsSync(p));
 const NO_CHROMIUM =
   'Chromium is not installed, so the report is not checked in a browser: run node scripts/ensure-chromium.mjs ' +
   "(as root it installs Debian's chromium) or set RECOGNITE_CHROMIUM";
