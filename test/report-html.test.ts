@@ -15,6 +15,7 @@ const OUT = join(REPO_ROOT, 'out', 'test');
 const CHROMIUM = (
   process.env.RECOGNITE_CHROMIUM ? [process.env.RECOGNITE_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']
 ).find((p) => existsSync(p));
+const EVIL = '<b>bold</b> & "quoted"'; // a label that must stay text
 const NO_CHROMIUM =
   'Chromium is not installed, so the report is not checked in a browser: run node scripts/ensure-chromium.mjs ' +
   "(as root it installs Debian's chromium) or set RECOGNITE_CHROMIUM";
@@ -86,6 +87,7 @@ async function openInChromium(path: string, screenshot?: string): Promise<PageCh
     'td.match.correct',
     'td.match.wrong',
     'script',
+    'b',
   ]) {
     counts[sel] = await count(sel);
   }
@@ -207,7 +209,7 @@ describe('saveHtml', () => {
         [0, 1, 0],
         [0, 0, 1],
       ]),
-      labels: ['a', 'b', 'c'],
+      labels: ['a', EVIL, 'c'],
     };
     const query = {
       embeddings: rows([
@@ -215,7 +217,7 @@ describe('saveHtml', () => {
         [0.1, 0.9, 0.1],
         [0.8, 0.5, 0],
       ]),
-      labels: ['a', 'b', 'b'],
+      labels: ['a', EVIL, EVIL],
     };
     const report = await model.evaluate({ gallery, query });
     assert.ok(report.retrieval.every((e) => e.image === null && e.matches.every((m) => m.image === null)));
@@ -223,6 +225,7 @@ describe('saveHtml', () => {
     await report.saveHtml(path);
     const html = readFileSync(path, 'utf8');
     assert.ok(html.includes('no query images') && html.includes('embeddings (3 rows)'));
+    assert.ok(!html.includes(EVIL) && html.includes('&lt;b&gt;'), 'labels are escaped, in the grid and the charts');
     if (!browser) {
       t.skip(NO_CHROMIUM);
       return;
@@ -234,5 +237,6 @@ describe('saveHtml', () => {
     assert.deepEqual(page.matchesPerRow, [3, 3, 3]); // the gallery has 3 items
     assert.equal(page.counts['img.thumb'], 0);
     assert.equal(page.counts['.thumb.none'], 12);
+    assert.equal(page.counts.b, 0, 'a label became markup');
   });
 });
