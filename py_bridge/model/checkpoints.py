@@ -117,8 +117,8 @@ def describe(path: str, option: str = "checkpoint") -> dict[str, Any]:
             "classes": None,
             "history": [],
         }
-    config = state.get("config")
-    model = config.get("model") if isinstance(config, Mapping) else None
+    recorded = state.get("config")  # what fit() recorded, read from the file: not an option from TypeScript
+    model = recorded.get("model") if isinstance(recorded, Mapping) else None
     if not isinstance(model, Mapping):
         raise BridgeValidationError(
             f"{path} is a fit() checkpoint without its model config: load it with "

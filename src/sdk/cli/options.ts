@@ -47,7 +47,9 @@ export class SchemaOptions {
   private readonly options: Array<{ key: string; option: Option }>;
 
   constructor(schemaName: SchemaName, keys: string[], flags: Record<string, string> = {}) {
-    const properties = loadSchema(schemaName).properties ?? {};
+    const root = loadSchema(schemaName);
+    const properties = root.properties ?? {};
+    const required = new Set(root.required ?? []);
     this.options = keys.map((key) => {
       const schema = properties[key];
       if (!schema) throw new Error(`${schemaName} has no option ${key}`); // a programming error, caught by the tests
@@ -56,6 +58,8 @@ export class SchemaOptions {
         flags[key] ?? (boolean ? `--${schema.default === true ? 'no-' : ''}${kebab(key)}` : `--${kebab(key)} <value>`);
       const shown = schema.default !== undefined && schema.default !== null && !boolean;
       const option = new Option(flag, `${summary(schema)}${shown ? ` (default ${String(schema.default)})` : ''}`);
+      // what the SDK requires, the parser requires: refused before the worker starts
+      if (required.has(key)) option.makeOptionMandatory();
       if (schema.enum) option.choices(schema.enum.map(String));
       else if (schema.type === 'integer') option.argParser(integer);
       else if (schema.type === 'number') option.argParser(number);

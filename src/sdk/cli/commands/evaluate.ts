@@ -52,7 +52,11 @@ export function registerEvalCommand(program: Command): void {
     .option('--num-refs <n>', 'with --data: gallery images per identity (default 1)', integer)
     .option('--ref-seed <n>', 'with --data: seed of the gallery/query split (default 0)', integer)
     .option('--rerank', 'k-reciprocal re-ranking (Zhong et al. 2017) with its default parameters')
-    .option('--query-expansion', 'average query expansion (alpha-QE) with its default k');
+    .option('--query-expansion', 'average query expansion (alpha-QE) with its default k')
+    .option(
+      '--report <file.html>',
+      'also write the HTML report: curves, score histograms, the worst queries with their matches',
+    );
   evaluation.addTo(command);
   embedding.addTo(command);
   command
@@ -60,7 +64,8 @@ export function registerEvalCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  $ recognite eval --checkpoint checkpoints/last.pt --data checkpoints/split/query.csv' +
-        '\n  $ recognite eval --checkpoint checkpoints/last.pt --gallery parts/gallery.csv --query parts/query.csv --k 10 --json',
+        '\n  $ recognite eval --checkpoint checkpoints/last.pt --gallery parts/gallery.csv --query parts/query.csv --k 10 --json' +
+        '\n  $ recognite eval --checkpoint checkpoints/last.pt --data checkpoints/split/query.csv --report report.html',
     )
     .action(async (opts: EvalOptions) => evaluate(opts));
 }
@@ -110,6 +115,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
       },
     });
     progress.stop();
+    if (opts.report !== undefined) await report.saveHtml(opts.report, { checkpoint: opts.checkpoint });
     printReport(opts.json === true, report);
   } finally {
     progress.stop();
