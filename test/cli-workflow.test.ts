@@ -237,9 +237,9 @@ describe('bad usage and failures', () => {
     const noCheckpoint = recognite('eval', '--checkpoint', join(dir, 'none.pt'), '--data', data);
     assert.equal(noCheckpoint.status, 2);
     assert.match(noCheckpoint.stderr, /file not found: .*none\.pt/);
-    const plain = recognite('gallery', 'identify', '--chekpoint', 'x');
-    assert.equal(plain.status, 2);
-    assert.match(plain.stderr, /Did you mean --checkpoint\?/);
+    const misspelt = recognite('gallery', 'identify', '--checkpoint', 'x', '--gallery', 'g', '--imagse', 'd');
+    assert.equal(misspelt.status, 2);
+    assert.match(misspelt.stderr, /unknown option '--imagse'[\s\S]*Did you mean --images\?/);
 
     const env = { ...process.env, RECOGNITE_PYTHON: join(dir, 'no-python') };
     const broken = spawnSync(process.execPath, [...CLI, 'info'], {
