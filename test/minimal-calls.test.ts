@@ -1,7 +1,7 @@
 // Every public call, made with only its required arguments exactly as the README's "Every call at a
 // glance" shows it, against the real worker: a documented default that is not applied fails here.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -58,6 +58,8 @@ test('data, model, training, embedding and evaluation with only their required o
   assert.equal(gallery.rows, 2); // one reference per label by default
   const parts = await rt.data.trainValDatasets(ds, { outDir: at('parts') });
   assert.equal(parts.gallery.rows, 2);
+  const counted = await rt.data.describe(train);
+  assert.deepEqual([counted.rows, counted.labels], [train.rows, train.labels]);
 
   await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: train.labels });
   assert.equal(model.training, true);
@@ -87,10 +89,18 @@ test('data, model, training, embedding and evaluation with only their required o
   assert.equal(report.metric, 'cosine');
   assert.ok(report.accuracy >= 0 && report.accuracy <= 1);
 
+  await report.saveHtml(at('report.html'));
+  assert.match(readFileSync(at('report.html'), 'utf8'), /^<!DOCTYPE html>/i);
+
   const weights = await model.classifierWeights();
   assert.deepEqual(weights?.weight.shape, [train.labels, 512]);
   await model.saveStateDict(at('model.pt'));
   await model.loadStateDict(at('model.pt'));
+  {
+    await using loaded = await rt.loadRecognizer(at('model.pt'), { modelName: 'resnet18' });
+    assert.equal(loaded.numClasses, train.labels); // read from the file
+    assert.equal(loaded.training, false);
+  }
 
   saveNpy(at('gallery.npy'), fromSet.embeddings);
   assert.deepEqual(loadNpy(at('gallery.npy')).shape, [gallery.rows, 512]);

@@ -23,20 +23,19 @@ def pick_queries(
     """The lowest-AP queries (``worst`` of them), then the highest-AP ones (``best``), as (kind, index).
 
     Only queries that have a positive compete (a query whose label has no gallery item is an unknown,
-    not a failure of ranking), unless none has one. With few candidates, at most half are "best", so
-    both kinds show. Ties go to the lower query index.
+    not a failure of ranking), unless none has one. A query ranked perfectly (AP 1) is never called
+    "worst": with few imperfect queries there are fewer worst ones. The best are the highest of the
+    rest, so no query shows twice. Ties go to the lower query index.
     """
     candidates = torch.nonzero(npos > 0).flatten()
     if candidates.numel() == 0:
         candidates = torch.arange(len(ap))
-    n = int(candidates.numel())
-    best = min(best, n // 2)
-    worst = min(worst, n - best)
     values = ap[candidates].double()
     ascending = candidates[torch.sort(values, stable=True).indices].tolist()
     descending = candidates[torch.sort(values, descending=True, stable=True).indices].tolist()
-    picked = [("worst", i) for i in ascending[:worst]]
-    taken = set(ascending[:worst])
+    imperfect = [i for i in ascending if not float(ap[i]) >= 1.0]
+    picked = [("worst", i) for i in imperfect[:worst]]
+    taken = set(imperfect[:worst])
     return picked + [("best", i) for i in descending if i not in taken][:best]
 
 

@@ -103,9 +103,11 @@ def test_pick_queries_worst_first_ties_by_index():
         ("best", 3),
         ("best", 5),
     ]
-    assert pick_queries(ap, npos, worst=12, best=4) == [("worst", i) for i in (1, 4, 0)] + [
-        ("best", i) for i in (3, 5, 2)
-    ]
+    assert pick_queries(ap, npos, worst=12, best=4) == [("worst", i) for i in (1, 4, 0, 2, 5)] + [("best", 3)]
+    # a perfectly ranked query is never "worst": with few imperfect ones, fewer worst ones
+    perfect = torch.tensor([1.0, 1.0, 0.5, 1.0, 1.0, 1.0])
+    assert pick_queries(perfect, torch.ones(6), worst=12, best=2) == [("worst", 2), ("best", 0), ("best", 1)]
+    assert pick_queries(torch.ones(4), torch.ones(4), worst=12, best=4) == [("best", i) for i in (0, 1, 2, 3)]
 
 
 def test_report_fields_with_averaged_references_have_no_gallery_images():

@@ -10,7 +10,7 @@ export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 export interface StartOptions {
   /**
    * Python interpreter for the worker. When omitted: $RECOGNITE_PYTHON, else the environment built
-   * by `npm run setup`, else `python3`.
+   * by the set-up (`npm run setup`, or `npx recognite setup` where recognite-ts is a dependency), else `python3`.
    */
   python?: string;
   /**
