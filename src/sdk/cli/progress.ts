@@ -86,20 +86,15 @@ export function createProgress(mode: ProgressMode): Progress {
   return stream.isTTY ? barProgress(stream) : lineProgress(stream, mode.intervalMs ?? 5000);
 }
 
+/** One bar per phase (an epoch, a side being embedded); a finished phase's bar stays on screen above the next. */
 function barProgress(stream: NodeJS.WriteStream): Progress {
-  const bars = new cliProgress.MultiBar(
-    {
-      stream,
-      format: '{phase} [{bar}] {percentage}% {value}/{total} {detail}| {speed} | ETA {eta}',
-      hideCursor: true,
-      clearOnComplete: false,
-      barsize: 30,
-    },
-    cliProgress.Presets.shades_classic,
-  );
   const clock = new Clock();
   let bar: cliProgress.SingleBar | undefined;
   let phase = '';
+  const close = (): void => {
+    bar?.stop();
+    bar = undefined;
+  };
   return {
     begin() {
       clock.begin();
@@ -110,22 +105,32 @@ function barProgress(stream: NodeJS.WriteStream): Progress {
         phase: u.phase,
         detail: u.detail ? `| ${u.detail} ` : '',
         speed: speed(rate, u.unit),
-        eta: duration(eta),
+        left: duration(eta),
       };
       if (!bar || u.phase !== phase) {
-        bar?.stop();
+        close();
         phase = u.phase;
-        bar = bars.create(u.total, u.done, payload);
+        bar = new cliProgress.SingleBar(
+          {
+            stream,
+            format: '{phase} [{bar}] {percentage}% {value}/{total} {detail}| {speed} | ETA {left}',
+            hideCursor: true,
+            barsize: 30,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(u.total, u.done, payload);
       } else {
         bar.setTotal(u.total);
         bar.update(u.done, payload);
       }
     },
     log(line) {
-      bars.log(`${line}\n`);
+      close();
+      stream.write(`${line}\n`);
     },
     stop() {
-      bars.stop();
+      close();
     },
   };
 }

@@ -8,7 +8,9 @@ import { Option, type Command } from 'commander';
 import { AbortError } from '../../core/errors.js';
 import { Recognite } from '../../core/recognite.js';
 import type { DatasetRef } from '../../data/dataset-ref.js';
-import type { ModelName } from '../../model/catalog.js';
+import { modelInfo, type ModelName } from '../../model/catalog.js';
+import { resolveRecognizerConfig, type RecognizerConfig } from '../../model/config.js';
+import { resolveFitConfig } from '../../training/config.js';
 import type { EpochRecord, FitEvent } from '../../training/results.js';
 import { onCtrlC } from '../interrupt.js';
 import { integer, json, SchemaOptions, UsageError } from '../options.js';
@@ -101,6 +103,19 @@ async function train(opts: TrainOptions): Promise<void> {
   }
   const checkpointDir = resolve(opts.checkpointDir ?? DEFAULT_CHECKPOINT_DIR);
   const checkpoint = join(checkpointDir, 'last.pt');
+  // the model and fit options are checked before anything starts or is written (the split's CSVs)
+  const fit = fitOptions.pick(opts);
+  const modelConfig: RecognizerConfig = {
+    modelName: opts.model as ModelName,
+    ...modelOptions.pick(opts),
+    ...(fit.seed !== undefined && { seed: fit.seed as number }),
+  };
+  resolveRecognizerConfig(modelConfig);
+  resolveFitConfig(
+    { ...(fit as { epochs: number }), train: { csv: opts.data ?? opts.train ?? '' } },
+    modelInfo(modelConfig.modelName),
+    1,
+  );
   using interrupt = onCtrlC();
   const progress = createProgress({ json: opts.json === true });
   await using rt = await Recognite.start();
@@ -128,13 +143,7 @@ async function train(opts: TrainOptions): Promise<void> {
     };
   }
   const { labels } = await rt.data.describe(parts.train);
-  const fit = fitOptions.pick(opts);
-  await using model = await rt.createRecognizer({
-    modelName: opts.model as ModelName,
-    numClasses: labels,
-    ...modelOptions.pick(opts),
-    ...(fit.seed !== undefined && { seed: fit.seed as number }),
-  });
+  await using model = await rt.createRecognizer({ ...modelConfig, numClasses: labels });
   progress.begin();
   try {
     const result = await model.fit({
