@@ -60,6 +60,8 @@ test('data, model, training, embedding and evaluation with only their required o
   assert.equal(parts.gallery.rows, 2);
   const counted = await rt.data.describe(train);
   assert.deepEqual([counted.rows, counted.labels], [train.rows, train.labels]);
+  const photos = await rt.data.fromFolder(ds.imageDir, { csv: at('photos.csv') }); // the synthetic images/<identity>/ tree
+  assert.deepEqual([photos.rows, photos.labels], [40, 10]);
 
   await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: train.labels });
   assert.equal(model.training, true);

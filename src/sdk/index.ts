@@ -47,6 +47,7 @@ export { DataApi } from './data/data-api.js';
 export type { DatasetRef } from './data/dataset-ref.js';
 export type { SplitPart } from './data/dataset-ref.js';
 export type { SyntheticOptions, SyntheticDataset, SplitOptions, SyntheticProgress } from './data/options.js';
+export type { FolderOptions, FolderDataset } from './data/options.js';
 
 export type { FitConfig, FitOptions, ResolvedFitConfig } from './training/config.js';
 export type { FitEvent, FitBatchEvent, FitEpochEvent, EpochRecord, FitResult } from './training/results.js';

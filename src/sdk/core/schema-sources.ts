@@ -13,6 +13,7 @@ export const OPTION_SCHEMAS = {
   DatasetRef: 'src/sdk/data/dataset-ref.ts',
   SyntheticOptions: 'src/sdk/data/options.ts',
   SplitOptions: 'src/sdk/data/options.ts',
+  FolderOptions: 'src/sdk/data/options.ts',
   GalleryConfig: 'src/sdk/gallery/config.ts',
   IdentifyConfig: 'src/sdk/gallery/config.ts',
   CalibrateConfig: 'src/sdk/gallery/config.ts',

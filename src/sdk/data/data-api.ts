@@ -7,9 +7,12 @@ import { resolve } from 'node:path';
 import { runJob, type JobHost, type JobOptions } from '../core/jobs.js';
 import { TransportError, ValidationError } from '../core/errors.js';
 import { resolveOptions } from '../core/validate.js';
+import { datasetFromFolder } from './folder.js';
 import { toDatasetRef, type DatasetRef, type SplitPart } from './dataset-ref.js';
 import type {
   DatasetCounts,
+  FolderDataset,
+  FolderOptions,
   SplitOptions,
   SplitResult,
   SyntheticDataset,
@@ -48,6 +51,20 @@ export class DataApi {
     );
     const { csvPath, ...described } = out;
     return { csv: csvPath, ...described };
+  }
+
+  /**
+   * A data set from a folder laid out one sub-folder per identity (the common "ImageFolder" layout:
+   * `dir/<label>/…/<image>`, nested folders counting for their identity): every PNG, JPEG, GIF and WebP
+   * image found (extensions case-insensitive, hidden files and folders skipped), sorted, written to
+   * `options.csv` as `image,label` with paths relative to the CSV's folder. Runs in Node; no worker call.
+   * Use the result as any data set (`describe`, `trainValDatasets`, `fit`).
+   * @throws ValidationError for a missing folder, a file instead of a folder, no identity folders, no
+   *   images, or images lying directly in `dir`
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async like every rt.data call: errors reject
+  async fromFolder(dir: string, options: FolderOptions): Promise<FolderDataset> {
+    return datasetFromFolder(dir, options);
   }
 
   /**

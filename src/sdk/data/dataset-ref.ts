@@ -28,7 +28,7 @@ export interface SplitPart extends DatasetRef {
   labels: number;
 }
 
-/** Fields of the objects this SDK returns as data sets (SplitPart, SyntheticDataset), besides DatasetRef's. */
+/** Fields of the objects this SDK returns as data sets (SplitPart, SyntheticDataset, FolderDataset), besides DatasetRef's. */
 const DESCRIPTIVE_FIELDS = new Set([
   'rows',
   'labels',
@@ -39,6 +39,7 @@ const DESCRIPTIVE_FIELDS = new Set([
   'size',
   'format',
   'seed',
+  'skipped',
 ]);
 
 /**

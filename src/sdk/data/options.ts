@@ -127,3 +127,23 @@ export interface SyntheticResult {
   format: 'png' | 'jpg';
   seed: number;
 }
+
+export interface FolderOptions {
+  /**
+   * Path of the CSV file to write (its folder is created if missing). Image paths in it are relative
+   * to its folder. Required, so that nothing is written into your image folder unasked.
+   * @minLength 1
+   */
+  csv: string;
+}
+
+/** What fromFolder returns: the CSV written, what it holds, and the image files it left out. */
+export interface FolderDataset extends SplitPart {
+  /** The folder that was read (absolute). */
+  imageDir: string;
+  /**
+   * Image files in formats the worker cannot decode (BMP, TIFF, PPM), relative to imageDir: left out
+   * of the CSV. Convert them to PNG or JPEG to use them.
+   */
+  skipped: string[];
+}
