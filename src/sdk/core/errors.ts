@@ -21,13 +21,17 @@ export type ErrorCode =
 
 /** Base of every error this SDK throws. */
 export class RecogniteError extends Error {
+  /** The class's name (`'ValidationError'`, ...), shown first when the error is printed. */
   override name = 'RecogniteError';
+  /** The kind of error, stable across releases: switch on it instead of `instanceof` where that is easier. */
   readonly code: ErrorCode = 'recognite';
 }
 
 /** One thing wrong with an input: where (`path`, e.g. `device` or `shape[1]`) and what. */
 export interface Problem {
+  /** Where in the input: an option name, a dotted path or an index (`device`, `rerank.k1`, `shape[1]`); '' for the whole input. */
   path: string;
+  /** What is wrong there and, where possible, the fix or the nearest valid name. */
   message: string;
 }
 
@@ -35,6 +39,7 @@ export interface Problem {
 export class ValidationError extends RecogniteError {
   override name = 'ValidationError';
   override readonly code: ErrorCode = 'validation';
+  /** Every problem found, not just the first. */
   readonly problems: Problem[];
 
   constructor(what: string, problems: Problem[]) {
@@ -66,9 +71,13 @@ export class WorkerError extends RecogniteError {
   override name = 'WorkerError';
   override readonly code: ErrorCode = 'worker';
   constructor(
+    /** The worker method that was called (`fit`, `embed`, ...). */
     readonly method: string,
+    /** The Python exception's class name, e.g. `RuntimeError`. */
     readonly pythonType: string,
+    /** The Python exception's message. */
     readonly pythonMessage: string,
+    /** The Python traceback, as Python formats it. */
     readonly traceback: string,
   ) {
     super(`${pythonType} in worker call '${method}': ${pythonMessage}`);
@@ -80,8 +89,11 @@ export class WorkerCrashedError extends RecogniteError {
   override name = 'WorkerCrashedError';
   override readonly code: ErrorCode = 'worker-crashed';
   constructor(
+    /** The worker's exit code, or null when a signal killed it. */
     readonly exitCode: number | null,
+    /** The signal that killed the worker (`SIGKILL`, ...), or null when it exited. */
     readonly signal: NodeJS.Signals | null,
+    /** The last lines the worker wrote to stderr before it died (also in the message). */
     readonly stderrTail: string[],
   ) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
@@ -95,7 +107,9 @@ export class WorkerTimeoutError extends RecogniteError {
   override name = 'WorkerTimeoutError';
   override readonly code: ErrorCode = 'worker-timeout';
   constructor(
+    /** The worker method that did not answer in time. */
     readonly method: string,
+    /** The time-out it ran under, in milliseconds. */
     readonly timeoutMs: number,
   ) {
     super(

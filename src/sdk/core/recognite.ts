@@ -33,6 +33,11 @@ const BOOT_TIMEOUT_MS = 300_000;
 /** Worker methods no SDK object calls through invoke(): the session's boot, and the test-only debug.* handlers. */
 const PRIVATE_METHODS = /^(?:boot$|debug\.)/;
 
+/**
+ * A session with one persistent Python worker: `await Recognite.start()`, then create or load models
+ * and galleries, and `await rt.close()` (or `await using rt = ...`) to stop the worker and remove its
+ * shared memory.
+ */
 export class Recognite implements AsyncDisposable {
   /** Data-set helpers that run in the worker: synthetic data sets and recognite's splits. */
   readonly data: DataApi = new DataApi(this);
@@ -170,8 +175,8 @@ export class Recognite implements AsyncDisposable {
   /**
    * Send a tensor to the worker and get the worker's copy back: the diagnostic round trip through
    * shared memory.
-   * @param options.out a tensor of the same dtype and shape to receive the copy (no new memory)
-   * @param options.view `true`: the result as a TensorView over the worker's shared memory, no copy
+   * @param options `out`: a tensor of the same dtype and shape to receive the copy (no new memory);
+   *   `view: true`: the result as a TensorView over the worker's shared memory, no copy
    *   (with the native add-on; a copy without it); release() it (or `using`) when done
    */
   async echo<T extends Tensor>(tensor: T, options: { view: true }): Promise<TensorView<T['dtype']>>;

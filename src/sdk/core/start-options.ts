@@ -7,6 +7,7 @@ import { loadSchema } from './validate.js';
 /** Where the worker runs its tensors: 'auto' picks CUDA when torch sees a GPU, else the CPU. */
 export type Device = 'auto' | 'cpu' | 'cuda' | `cuda:${number}`;
 
+/** Options of Recognite.start(): which Python, which device, time-outs and the worker's resources. */
 export interface StartOptions {
   /**
    * Python interpreter for the worker. When omitted: $RECOGNITE_PYTHON, else the environment built

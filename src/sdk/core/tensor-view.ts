@@ -9,6 +9,10 @@
 import { ClosedError } from './errors.js';
 import { TensorImpl, type DataTypeMap, type DType } from './tensor.js';
 
+/**
+ * A result Tensor that may be a zero-copy view of the worker's shared memory (`rt.echo(t, { view: true })`):
+ * call `release()` (or declare it with `using`) when done; after that every read of `data` is refused.
+ */
 export class TensorView<T extends DType = DType> extends TensorImpl<T> implements Disposable {
   #release: (() => void) | undefined;
 

@@ -24,6 +24,7 @@ export interface DataTypeMap {
   bool: Uint8Array;
 }
 
+/** Any of the typed arrays a Tensor can hold (see DataTypeMap). */
 export type TensorData = DataTypeMap[DType];
 
 type TypedArrayConstructor = {
@@ -46,6 +47,7 @@ export const ARRAY_TYPES: Record<DType, TypedArrayConstructor> = {
   bool: Uint8Array,
 };
 
+/** Every DType, in DataTypeMap's order. */
 export const DTYPES = Object.keys(ARRAY_TYPES) as DType[];
 
 /** The dtype a typed array means when none is given (Uint16Array means uint16; pass 'float16' for halves). */
@@ -68,8 +70,11 @@ function describeData(data: unknown): string {
 
 /** The class behind `Tensor` (exported for TensorView to extend; use `Tensor`). @internal */
 export class TensorImpl<T extends DType = DType> {
+  /** The elements, row-major, in the typed array of the dtype (float16: raw IEEE half bits in a Uint16Array). */
   readonly data: DataTypeMap[T];
+  /** The size of each dimension; their product is the number of elements. */
   readonly shape: readonly number[];
+  /** The element type. */
   readonly dtype: T;
 
   /**

@@ -2,6 +2,7 @@
 import type { JobEvent } from '../core/jobs.js';
 import type { DatasetRef, SplitPart } from './dataset-ref.js';
 
+/** Options of rt.data.generateSynthetic(): where to write, how many identities and images, their size. */
 export interface SyntheticOptions {
   /**
    * Folder to write images/ and dataset.csv into (created if missing).
@@ -48,6 +49,7 @@ export interface SyntheticOptions {
 /** What generateSynthetic returns: the data set and what it holds. */
 export interface SyntheticDataset extends DatasetRef, Omit<SyntheticResult, 'csvPath'> {}
 
+/** Options of the splits (rt.data.kFoldSplit, galleryQuerySplit, trainValDatasets), recognite's semantics. */
 export interface SplitOptions {
   /**
    * Folder to write the part CSVs into (created if missing).
@@ -128,6 +130,7 @@ export interface SyntheticResult {
   seed: number;
 }
 
+/** Options of rt.data.fromFolder(): where to write the CSV. */
 export interface FolderOptions {
   /**
    * Path of the CSV file to write (its folder is created if missing). Image paths in it are relative

@@ -10,6 +10,10 @@ import type { EmbedConfig } from '../model/embedding.js';
 import type { Recognizer } from '../model/recognizer.js';
 import { didYouMean } from '../core/suggest.js';
 
+/**
+ * How a query is compared with a reference: 'cosine' similarity, 'inner' product, or the negated
+ * euclidean ('euclid') or squared euclidean ('sq_euclid') distance; larger is always more similar.
+ */
 export type GalleryMetric = 'cosine' | 'inner' | 'euclid' | 'sq_euclid';
 
 /** How a gallery compares and searches: the plain, validated part of CreateGalleryOptions. */
@@ -168,7 +172,9 @@ export interface GalleryProgress extends JobEvent {
   total: number;
 }
 
+/** Options of gallery.identify(): the IdentifyConfig, and a job's progress callback and AbortSignal. */
 export type IdentifyOptions = IdentifyConfig & JobOptions<GalleryProgress>;
+/** Options of gallery.calibrate(): the CalibrateConfig, and a job's progress callback and AbortSignal. */
 export type CalibrateOptions = CalibrateConfig & JobOptions<GalleryProgress>;
 
 /** Check a GalleryConfig and fill in every default; index, nprobe and efSearch only go with FAISS. */

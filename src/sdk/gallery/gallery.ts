@@ -45,6 +45,11 @@ import { answersOf } from './answers.js';
 
 type AddOptions = EmbedConfig & JobOptions<EmbedProgress>;
 
+/**
+ * Labelled reference embeddings to recognise queries against: add references, calibrate a threshold,
+ * identify or verify, save and load. Made by `rt.createGallery(options)` (or `model.createGallery`) or
+ * `rt.loadGallery(dir)`; it lives in the worker until `dispose()`.
+ */
 export class Gallery {
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -87,12 +92,15 @@ export class Gallery {
   get labelCount(): number {
     return this.state.labelCount;
   }
+  /** Length of each embedding it holds. */
   get dim(): number {
     return this.state.dim;
   }
+  /** How queries are compared with references (GalleryConfig.metric). */
   get metric(): GalleryMetric {
     return this.state.metric as GalleryMetric;
   }
+  /** 'exact' (every query against every reference) or 'faiss' (a FAISS index). */
   get backend(): 'exact' | 'faiss' {
     return this.state.backend as 'exact' | 'faiss';
   }

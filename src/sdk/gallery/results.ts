@@ -1,6 +1,7 @@
 /** What galleries answer: the worker's results (checked against their generated schemas in the test suite) and the public shapes. */
 import type { Tensor } from '../core/tensor.js';
 
+/** An identity's label, as the data set or the caller gave it. */
 export type Label = string | number;
 
 /** The model a gallery was made with. */

@@ -47,6 +47,11 @@ export interface WorkerInvoker {
   invoke(method: string, payload: Record<string, unknown>): Promise<unknown>;
 }
 
+/**
+ * A recognition model in the worker: a torchvision backbone whose output is the embedding, and an
+ * optional cosine classifier for training. Made by `rt.createRecognizer(config)` or
+ * `rt.loadRecognizer(path)`; `dispose()` frees it in the worker.
+ */
 export class Recognizer {
   private disposed = false;
   private busy = false;
