@@ -9,12 +9,27 @@
 //  3. the Python environment: a virtual environment in a per-user cache keyed by the hash of
 //     requirements.txt (so every clone and every installed copy, CI's included, reuses it), marked
 //     complete only after `import torch, torchvision` works in it, and rebuilt when that mark is missing.
+//     --cpu (or RECOGNITE_TORCH=cpu): PyTorch's CPU-only wheels from requirements-cpu.txt instead, in
+//     an environment of their own (keyed by that file's hash); RECOGNITE_TORCH=default goes back. An
+//     explicit choice is recorded in the cache folder (torch-variant) once its environment is complete,
+//     so later set-ups and the SDK use the same build without being told again.
 // --python-only: step 3 alone. Plain JS without dependencies, because it runs before `npm install`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { installedAsDependency, PACKAGE_ROOT, projectEnv, setupCommand } from './python-env.mjs';
+import {
+  cacheDir,
+  installedAsDependency,
+  PACKAGE_ROOT,
+  parseTorchVariant,
+  pipInstallArgs,
+  projectEnv,
+  setupCommand,
+  TORCH_VARIANTS,
+  torchVariant,
+  VARIANT_FILE,
+} from './python-env.mjs';
 
 const MIN_PYTHON = [3, 10]; // torchvision 0.29 requires Python >= 3.10
 const log = (msg) => process.stderr.write(`[setup] ${msg}\n`);
@@ -101,27 +116,67 @@ function isAlive(pid) {
   }
 }
 
+/**
+ * The torch build asked for: `--cpu`, else $RECOGNITE_TORCH, else the recorded one, else 'default';
+ * `explicit` when the command line or the environment named it (then it is recorded once built).
+ */
+function chooseVariant(argv = process.argv, environ = process.env) {
+  if (argv.includes('--cpu')) return { variant: 'cpu', explicit: true };
+  try {
+    return { variant: torchVariant(environ), explicit: Boolean(environ.RECOGNITE_TORCH) };
+  } catch (err) {
+    fail(err.message);
+  }
+}
+
+/** Remember an explicit choice for later set-ups and for the SDK's discovery of the environment. */
+function recordVariant(variant) {
+  const file = join(cacheDir(), VARIANT_FILE);
+  const had = existsSync(file) ? parseTorchVariant(readFileSync(file, 'utf8')) : undefined;
+  if (had === variant) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${variant}\n`);
+  log(`torch build '${variant}' recorded in ${file}: later set-ups and the SDK use it`);
+}
+
 function ensurePythonEnv() {
-  const env = projectEnv();
+  const { variant, explicit } = chooseVariant();
+  const env = projectEnv(process.env, PACKAGE_ROOT, variant);
   if (existsSync(env.mark)) {
     log(`Python environment ready: ${env.dir}${describeMark(env.mark)}`);
+    if (explicit) recordVariant(variant);
     return;
   }
   withLock(env.dir, () => {
-    if (existsSync(env.mark)) return; // another set-up finished it while we waited
+    if (existsSync(env.mark)) {
+      if (explicit) recordVariant(variant);
+      return; // another set-up finished it while we waited
+    }
     const started = Date.now();
     const python = basePython();
     log(`building the Python environment in ${env.dir}`);
-    log('first time only: torch with its CUDA libraries is several GB; later runs reuse it');
+    log(
+      variant === 'cpu'
+        ? "first time only: torch's CPU-only build, from https://download.pytorch.org/whl/cpu; later runs reuse it"
+        : 'first time only: torch with its CUDA libraries is several GB; later runs reuse it' +
+            ' (CPU-only machine: --cpu, or RECOGNITE_TORCH=cpu, installs the smaller CPU build)',
+    );
     rmSync(env.dir, { recursive: true, force: true }); // a half-built env is never reused
     mkdirSync(env.dir, { recursive: true });
     if (run(python, ['-m', 'venv', env.dir]) !== 0) {
       fail(`'${python} -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv`);
     }
-    const pip = [env.python, '-m', 'pip', '--disable-pip-version-check'];
-    const reqs = join(PACKAGE_ROOT, 'requirements.txt');
-    if (run(pip[0], [...pip.slice(1), 'install', '-r', reqs]) !== 0) {
-      fail(`pip install -r requirements.txt failed (see above); rerun '${setupCommand()}' to retry`);
+    const reqs = TORCH_VARIANTS[variant].requirements;
+    if (run(env.python, pipInstallArgs(variant, PACKAGE_ROOT)) !== 0) {
+      rmSync(env.dir, { recursive: true, force: true }); // nothing half-built is left in the cache
+      const retry =
+        variant === 'cpu' ? `${setupCommand()}${setupCommand().startsWith('npm') ? ' --' : ''} --cpu` : setupCommand();
+      fail(
+        `pip install -r ${reqs} failed (see above); rerun '${retry}' to retry` +
+          (variant === 'cpu'
+            ? ' (the CPU-only wheels come from https://download.pytorch.org/whl/cpu: is it reachable?)'
+            : ''),
+      );
     }
     const check = spawnSync(
       env.python,
@@ -131,8 +186,12 @@ function ensurePythonEnv() {
     if (check.status !== 0) fail(`torch does not import in the new environment:\n${check.stderr}`);
     const [torch, torchvision] = JSON.parse(check.stdout);
     const seconds = Math.round((Date.now() - started) / 1000);
-    writeFileSync(env.mark, JSON.stringify({ torch, torchvision, seconds, builtAt: new Date().toISOString() }) + '\n');
+    writeFileSync(
+      env.mark,
+      JSON.stringify({ torch, torchvision, variant, seconds, builtAt: new Date().toISOString() }) + '\n',
+    );
     log(`Python environment ready in ${seconds} s: torch ${torch}, torchvision ${torchvision}`);
+    if (explicit) recordVariant(variant);
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * Which Python interpreter runs the worker: the `python` option, else
  * $RECOGNITE_PYTHON, else the environment the set-up built (cached per user,
- * keyed by the hash of requirements.txt), else `python3`. The cache path logic is
+ * keyed by the hash of requirements.txt, or of requirements-cpu.txt for the CPU-only
+ * torch build: $RECOGNITE_TORCH, else the build the last explicit set-up recorded), else `python3`. The cache path logic is
  * shared with the set-up script (scripts/python-env.mjs) so the two cannot drift,
  * and so is the set-up command a message names: `npm run setup` in the repository
  * checkout, `npx recognite setup` where recognite-ts is installed as a dependency.
@@ -39,7 +40,12 @@ export async function choosePython(option?: string): Promise<PythonChoice> {
   if (process.env.RECOGNITE_PYTHON) {
     return { python: process.env.RECOGNITE_PYTHON, source: 'RECOGNITE_PYTHON', setupCommand: setup };
   }
-  const projectPython = envModule.completedProjectPython(process.env, PACKAGE_ROOT);
+  let projectPython: string | undefined;
+  try {
+    projectPython = envModule.completedProjectPython(process.env, PACKAGE_ROOT);
+  } catch (err) {
+    throw new PythonEnvironmentError(err instanceof Error ? err.message : String(err)); // a bad RECOGNITE_TORCH
+  }
   if (projectPython) return { python: projectPython, source: 'project environment', setupCommand: setup };
   return { python: 'python3', source: 'default', setupCommand: setup };
 }

@@ -18,16 +18,23 @@ export function registerSetupCommands(program: Command): void {
     )
     .option('--base-python <path>', 'the Python 3.10+ to build the environment from (default: python3)')
     .option('--python-only', 'only the Python environment, not the add-on')
+    .option(
+      '--cpu',
+      "PyTorch's CPU-only torch and torchvision (requirements-cpu.txt, from download.pytorch.org), without the " +
+        'CUDA libraries; remembered for later set-ups and the SDK (RECOGNITE_TORCH=default goes back)',
+    )
     .addHelpText(
       'after',
       '\nThe environment lives in a per-user cache ($RECOGNITE_CACHE_DIR, else ~/.cache/recognite-ts), keyed by\n' +
-        'the hash of requirements.txt: every project and checkout with the same requirements shares it.\n' +
+        'the hash of requirements.txt (requirements-cpu.txt with --cpu): every project and checkout with the\n' +
+        'same requirements shares it.\n' +
         '\nExample:\n  $ recognite setup',
     )
-    .action(async (opts: { basePython?: string; pythonOnly?: boolean }) => {
+    .action(async (opts: { basePython?: string; pythonOnly?: boolean; cpu?: boolean }) => {
       const env = { ...process.env };
       if (opts.basePython !== undefined) env.RECOGNITE_BASE_PYTHON = opts.basePython;
       const args = [join(PACKAGE_ROOT, 'scripts', 'setup.mjs'), opts.pythonOnly ? '--python-only' : '--no-npm'];
+      if (opts.cpu) args.push('--cpu');
       const code = await new Promise<number>((resolve, reject) => {
         const child = spawn(process.execPath, args, { cwd: PACKAGE_ROOT, env, stdio: 'inherit' });
         child.on('error', reject);
