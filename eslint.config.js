@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'schema/', 'build/'] },
+  { ignores: ['node_modules/', 'dist/', 'schema/', 'build/', 'docs/api/', 'out/'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -4,8 +4,9 @@
  * gave is passed on under the SDK's own name: the SDK validates it, so the CLI cannot disagree.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { ValidationError } from '../core/errors.js';
 import type { Recognite } from '../core/recognite.js';
-import { loadSchema, type JsonSchema, type SchemaName } from '../core/validate.js';
+import { loadSchema, validate, type JsonSchema, type SchemaName } from '../core/validate.js';
 import type { ModelName } from '../model/catalog.js';
 import type { Recognizer } from '../model/recognizer.js';
 
@@ -38,6 +39,25 @@ function summary(schema: JsonSchema & { description?: string }): string {
   return ((schema.description ?? '').split(/\n\s*\n/)[0] ?? '').replace(/\s*\n\s*/g, ' ');
 }
 
+/** The SDK option an option sets, where its flag says otherwise (`--resume` sets `resumeFrom`). */
+const SDK_KEY = new WeakMap<Option, string>();
+
+/** Mark `option` as setting the SDK option `key` (for messages in the CLI's words). */
+export function forSdk(option: Option, key: string): Option {
+  SDK_KEY.set(option, key);
+  return option;
+}
+
+/** A ValidationError in the CLI's words: each problem under the flag of `command` that set it, where one did. */
+export function inFlags(err: ValidationError, command: Command | undefined): string {
+  const lines = err.problems.map((p) => {
+    const [top = '', ...rest] = p.path.split('.');
+    const option = command?.options.find((o) => (SDK_KEY.get(o) ?? o.attributeName()) === top);
+    return option?.long ? `  - ${[option.long, ...rest].join('.')}: ${p.message}` : undefined;
+  });
+  return lines.every((l) => l !== undefined) ? `invalid options:\n${lines.join('\n')}` : err.message;
+}
+
 /**
  * Command-line options made from properties of one of the SDK's option schemas.
  * `flags` renames an option (e.g. `{ resumeFrom: '--resume <checkpoint>' }`); by default a property
@@ -46,7 +66,11 @@ function summary(schema: JsonSchema & { description?: string }): string {
 export class SchemaOptions {
   private readonly options: Array<{ key: string; option: Option }>;
 
-  constructor(schemaName: SchemaName, keys: string[], flags: Record<string, string> = {}) {
+  constructor(
+    private readonly schemaName: SchemaName,
+    keys: string[],
+    flags: Record<string, string> = {},
+  ) {
     const root = loadSchema(schemaName);
     const properties = root.properties ?? {};
     const required = new Set(root.required ?? []);
@@ -63,7 +87,7 @@ export class SchemaOptions {
       if (schema.enum) option.choices(schema.enum.map(String));
       else if (schema.type === 'integer') option.argParser(integer);
       else if (schema.type === 'number') option.argParser(number);
-      return { key, option };
+      return { key, option: forSdk(option, key) };
     });
   }
 
@@ -71,6 +95,17 @@ export class SchemaOptions {
   addTo(command: Command): Command {
     for (const { option } of this.options) command.addOption(option);
     return command;
+  }
+
+  /**
+   * What the user gave, under the SDK's names, checked against the SDK's schema now: a bad value is
+   * refused before the worker starts (for schemas whose required options the CLI does not all take,
+   * use pick() and let the SDK check).
+   */
+  checked(given: Record<string, unknown>): Record<string, unknown> {
+    const picked = this.pick(given);
+    validate(this.schemaName, picked, 'options');
+    return picked;
   }
 
   /** What the user gave, under the SDK's names (options not given are left out: the SDK fills in its defaults). */

@@ -13,8 +13,10 @@ import { registerEvalCommand } from './commands/evaluate.js';
 import { registerGalleryCommands } from './commands/gallery.js';
 import { registerTrainCommand } from './commands/train.js';
 import { INTERRUPTED_EXIT_CODE } from './interrupt.js';
-import { UsageError } from './options.js';
+import { inFlags, UsageError } from './options.js';
 import { registerSetupCommands } from './commands/setup.js';
+
+let running: Command | undefined;
 
 export function buildProgram(): Command {
   const program = new Command('recognite')
@@ -24,6 +26,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run recognite --help for the commands)')
     .exitOverride();
 
+  // which command ran, to word the SDK's validation errors in its flags
+  program.hook('preAction', (_program, actionCommand) => {
+    running = actionCommand;
+  });
   registerCatalogCommands(program);
   registerDataCommands(program);
   registerTrainCommand(program);
@@ -51,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       return INTERRUPTED_EXIT_CODE;
     }
     if (err instanceof ValidationError || err instanceof UsageError) {
-      console.error(`recognite: ${err.message}`);
+      console.error(`recognite: ${err instanceof ValidationError ? inFlags(err, running) : err.message}`);
       return 2;
     }
     const message = err instanceof RecogniteError || err instanceof Error ? err.message : String(err);

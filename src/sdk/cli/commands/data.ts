@@ -1,16 +1,20 @@
 /** `recognite synth` and `split`: a synthetic data set, and recognite's split by identity. */
 import { Option, type Command } from 'commander';
 import { Recognite } from '../../core/recognite.js';
-import { integer, json } from '../options.js';
+import { forSdk, integer, json } from '../options.js';
 import { printRecord, printTable } from '../output.js';
 
 export function registerDataCommands(program: Command): void {
   program
     .command('synth')
     .description('write a synthetic recognition data set (images/ and dataset.csv)')
-    .requiredOption('--out <dir>', 'folder to write into (created if missing)')
+    .addOption(
+      forSdk(new Option('--out <dir>', 'folder to write into (created if missing)'), 'outDir').makeOptionMandatory(),
+    )
     .option('--identities <n>', 'number of identities', integer, 10)
-    .option('--samples <n>', 'images per identity', integer, 4)
+    .addOption(
+      forSdk(new Option('--samples <n>', 'images per identity').argParser(integer).default(4), 'samplesPerIdentity'),
+    )
     .option('--size <px>', 'side of the square images (default 64)', integer)
     .option('--seed <n>', 'seed: the same seed writes the same files (default 0)', integer)
     .addOption(new Option('--format <format>', 'image format (default png)').choices(['png', 'jpg']))
@@ -48,8 +52,10 @@ export function registerDataCommands(program: Command): void {
       "split a data set by identity as recognite does: train, and the validation identities' gallery and queries",
     )
     .requiredOption('--data <csv>', 'the data set (a CSV with image and label columns)')
-    .requiredOption('--out <dir>', 'folder for the part CSVs')
-    .option('--folds <n>', 'number of label-disjoint folds (default 5)', integer)
+    .addOption(forSdk(new Option('--out <dir>', 'folder for the part CSVs'), 'outDir').makeOptionMandatory())
+    .addOption(
+      forSdk(new Option('--folds <n>', 'number of label-disjoint folds (default 5)').argParser(integer), 'numFolds'),
+    )
     .option('--val-fold <n>', 'the fold used for validation (default 0)', integer)
     .option('--seed <n>', 'seed of the fold split (default 0)', integer)
     .option('--num-refs <n>', 'gallery references per validation identity (default 1)', integer)

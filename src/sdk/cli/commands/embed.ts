@@ -75,6 +75,7 @@ async function embed(opts: EmbedCommandOptions): Promise<void> {
     throw new UsageError('give what to embed: --data data.csv or --images DIR');
   }
   if (extname(out) !== '.npy') throw new UsageError(`--out must name a .npy file, got ${out}`);
+  const picked = embedding.checked(opts);
   const paths = images === undefined ? undefined : listImages(images);
   using interrupt = onCtrlC();
   const progress = createProgress({ json: opts.json === true });
@@ -84,7 +85,7 @@ async function embed(opts: EmbedCommandOptions): Promise<void> {
   const onProgress = (e: { done: number; total: number }): void => {
     progress.update({ phase: 'embedding', done: e.done, total: e.total });
   };
-  const options = { ...embedding.pick(opts), signal: interrupt.signal, onProgress };
+  const options = { ...picked, signal: interrupt.signal, onProgress };
   let embeddings: Tensor<'float32'>;
   let rowsOf: string;
   try {

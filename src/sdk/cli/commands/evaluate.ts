@@ -78,6 +78,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
   if (given === undefined) {
     throw new UsageError('give the evaluation data: --data data.csv, or --gallery gallery.csv with --query query.csv');
   }
+  const picked = { ...evaluation.checked(opts), ...embedding.checked(opts) };
   using interrupt = onCtrlC();
   const progress = createProgress({ json: opts.json === true });
   await using rt = await Recognite.start();
@@ -100,8 +101,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
     } else sides = given;
     const report = await model.evaluate({
       ...sides,
-      ...evaluation.pick(opts),
-      ...embedding.pick(opts),
+      ...picked,
       ...(opts.rerank === true && { rerank: true }),
       ...(opts.queryExpansion === true && { queryExpansion: true }),
       signal: interrupt.signal,

@@ -24,8 +24,10 @@ const galleryConfig = new SchemaOptions('GalleryConfig', [
   'efSearch',
   'averageReferences',
 ]);
-const identifyConfig = new SchemaOptions('IdentifyConfig', ['k', 'threshold', 'vote']);
-const calibrateConfig = new SchemaOptions('CalibrateConfig', ['strategy', 'targetFar']);
+// identify and calibrate embed their images with their own options (IdentifyConfig and CalibrateConfig extend EmbedConfig)
+const EMBED_KEYS = ['size', 'batchSize', 'numWorkers', 'tta', 'precision'];
+const identifyConfig = new SchemaOptions('IdentifyConfig', ['k', 'threshold', 'vote', ...EMBED_KEYS]);
+const calibrateConfig = new SchemaOptions('CalibrateConfig', ['strategy', 'targetFar', ...EMBED_KEYS]);
 
 interface GalleryOptions {
   checkpoint: string;
@@ -71,7 +73,7 @@ export function registerGalleryCommands(program: Command): void {
   ).requiredOption('--data <csv>', 'the references: a CSV with image and label columns');
   galleryConfig.addTo(build);
   embedding.addTo(build).action(async (opts: WithData) =>
-    withModel(opts, async (rt, model, interrupt, progress) => {
+    withModel(opts, [galleryConfig, embedding], async (rt, model, interrupt, progress) => {
       await using g = await rt.createGallery({ model, ...galleryConfig.pick(opts) });
       await g.add(
         { csv: opts.data },
@@ -90,7 +92,7 @@ export function registerGalleryCommands(program: Command): void {
     'add --checkpoint checkpoints/last.pt --gallery people --data more.csv',
   ).requiredOption('--data <csv>', 'the references to add');
   embedding.addTo(add).action(async (opts: WithData) =>
-    withGallery(opts, async (g, interrupt, progress) => {
+    withGallery(opts, [embedding], async (g, interrupt, progress) => {
       await g.add(
         { csv: opts.data },
         { ...embedding.pick(opts), signal: interrupt.signal, onProgress: imagesProgress(progress) },
@@ -106,9 +108,8 @@ export function registerGalleryCommands(program: Command): void {
     'choose the threshold below which a query is unknown, on validation images',
     'calibrate --checkpoint checkpoints/last.pt --gallery people --data val.csv --target-far 0.01',
   ).requiredOption('--data <csv>', 'validation images: identities enrolled and not enrolled');
-  calibrateConfig.addTo(calibrate);
-  embedding.addTo(calibrate).action(async (opts: WithData) =>
-    withGallery(opts, async (g, interrupt) => {
+  calibrateConfig.addTo(calibrate).action(async (opts: WithData) =>
+    withGallery(opts, [calibrateConfig], async (g, interrupt) => {
       const report = await g.calibrate({ csv: opts.data }, { ...calibrateConfig.pick(opts), signal: interrupt.signal });
       await g.save(opts.gallery);
       printRecord({ json: opts.json === true }, { ...report, maxF1: report.maxF1?.threshold ?? null });
@@ -123,15 +124,15 @@ export function registerGalleryCommands(program: Command): void {
   )
     .option('--images <dir>', 'a folder of query images (sub-folders included)')
     .option('--data <csv>', 'a data set of query images, instead of --images');
-  identifyConfig.addTo(identify);
-  embedding.addTo(identify).action(async (opts: IdentifyOptions) => {
+  identifyConfig.addTo(identify).action(async (opts: IdentifyOptions) => {
+    identifyConfig.checked(opts);
     const { images, data } = opts;
     const queries = images !== undefined ? listImages(images) : data !== undefined ? { csv: data } : undefined;
     if (queries === undefined || (images !== undefined && data !== undefined)) {
       throw new UsageError('give the queries: --images DIR or --data queries.csv');
     }
     const paths = Array.isArray(queries) ? queries : undefined;
-    await withGallery(opts, async (g, interrupt, progress) => {
+    await withGallery(opts, [], async (g, interrupt, progress) => {
       const result = await g.identify(queries, {
         ...identifyConfig.pick(opts),
         signal: interrupt.signal,
@@ -162,10 +163,13 @@ function describe(g: Gallery, dir: string) {
   };
 }
 
+/** Check the options against the SDK's schemas (before anything starts), start, load the model, work. */
 async function withModel(
   opts: GalleryOptions,
+  checks: SchemaOptions[],
   work: (rt: Recognite, model: Recognizer, interrupt: Interrupt, progress: Progress) => Promise<void>,
 ): Promise<void> {
+  for (const options of checks) options.checked(opts);
   using interrupt = onCtrlC();
   const progress = createProgress({ json: opts.json === true });
   try {
@@ -180,9 +184,10 @@ async function withModel(
 
 function withGallery(
   opts: GalleryOptions,
+  checks: SchemaOptions[],
   work: (g: Gallery, interrupt: Interrupt, progress: Progress) => Promise<void>,
 ): Promise<void> {
-  return withModel(opts, async (rt, model, interrupt, progress) => {
+  return withModel(opts, checks, async (rt, model, interrupt, progress) => {
     await using g = await rt.loadGallery(opts.gallery, { model });
     await work(g, interrupt, progress);
   });

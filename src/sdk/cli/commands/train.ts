@@ -13,7 +13,7 @@ import { resolveRecognizerConfig, type RecognizerConfig } from '../../model/conf
 import { resolveFitConfig } from '../../training/config.js';
 import type { EpochRecord, FitEvent } from '../../training/results.js';
 import { onCtrlC } from '../interrupt.js';
-import { integer, json, SchemaOptions, UsageError } from '../options.js';
+import { forSdk, integer, json, SchemaOptions, UsageError } from '../options.js';
 import { printRecord } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -68,7 +68,12 @@ export function registerTrainCommand(program: Command): void {
     .description(
       'train a recognition model: split by identity, fit with validation on unseen identities, checkpoint every epoch',
     )
-    .requiredOption('--model <name>', 'the torchvision backbone (recognite models lists them)')
+    .addOption(
+      forSdk(
+        new Option('--model <name>', 'the torchvision backbone (recognite models lists them)'),
+        'modelName',
+      ).makeOptionMandatory(),
+    )
     .addOption(
       new Option('--data <csv>', 'the data set: split by identity into train, gallery and query').conflicts('train'),
     )
