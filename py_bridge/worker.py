@@ -51,6 +51,7 @@ HANDLERS: dict[str, str] = {
     "recognizer.dispose": "model.handlers:dispose",
     "recognizer.inspect": "model.handlers:inspect",
     "recognizer.embedFiles": "model.handlers:embed_files",
+    "recognizer.exportOnnx": "deploy.handlers:export_onnx",
     # training and evaluation, as jobs
     "recognizer.fit": "training.handlers:fit",
     "recognizer.evaluate": "evaluation.handlers:evaluate",

@@ -95,3 +95,12 @@ export type {
   RecallReport,
   VerifyResult,
 } from './gallery/results.js';
+
+export type {
+  ExportOnnxConfig,
+  ExportOnnxOptions,
+  OnnxExportProgress,
+  OnnxExportResult,
+  ResolvedExportOnnxConfig,
+} from './deploy/config.js';
+export type { OnnxSidecar, OnnxPreprocess } from './deploy/sidecar.js';

@@ -10,6 +10,7 @@ import { registerCatalogCommands } from './commands/catalog.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerEmbedCommand } from './commands/embed.js';
 import { registerEvalCommand } from './commands/evaluate.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerGalleryCommands } from './commands/gallery.js';
 import { registerTrainCommand } from './commands/train.js';
 import { INTERRUPTED_EXIT_CODE } from './interrupt.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerEmbedCommand(program);
   registerEvalCommand(program);
   registerGalleryCommands(program);
+  registerExportCommand(program);
   registerSetupCommands(program);
   return program;
 }

@@ -19,6 +19,7 @@ export const OPTION_SCHEMAS = {
   CalibrateConfig: 'src/sdk/gallery/config.ts',
   TrainIndexConfig: 'src/sdk/gallery/config.ts',
   MeasureRecallConfig: 'src/sdk/gallery/config.ts',
+  ExportOnnxConfig: 'src/sdk/deploy/config.ts',
 } as const;
 
 export const RESULT_SCHEMAS = {
@@ -51,6 +52,8 @@ export const RESULT_SCHEMAS = {
   CalibrationReport: 'src/sdk/gallery/results.ts',
   RecallReport: 'src/sdk/gallery/results.ts',
   GalleryProgress: 'src/sdk/gallery/config.ts',
+  OnnxExportProgress: 'src/sdk/deploy/config.ts',
+  OnnxExportResult: 'src/sdk/deploy/config.ts',
 } as const;
 
 export type SchemaName = keyof typeof OPTION_SCHEMAS;

@@ -12,6 +12,14 @@ import { Tensor } from '../core/tensor.js';
 import { optionsObject } from '../core/validate.js';
 import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import {
+  checkExportPath,
+  packageVersion,
+  resolveExportOnnxConfig,
+  type ExportOnnxOptions,
+  type OnnxExportProgress,
+  type OnnxExportResult,
+} from '../deploy/config.js';
+import {
   checkRerankSize,
   resolveEvaluateConfig,
   resolveSide,
@@ -327,6 +335,29 @@ export class Recognizer {
     );
     const source = reportSource(this.worker, this.config, this.checkpoint, payload);
     return withSaveHtml(report, source);
+  }
+
+  /**
+   * Export the embedding path (backbone plus the L2 normalisation: exactly what embed() computes) to
+   * an ONNX file, with a JSON sidecar beside it (`<path>.json`: input size, preprocessing, opset,
+   * weights fingerprint, … see OnnxSidecar) for running it without Python (OnnxRecognizer). Runs in the
+   * worker as a job (torch's dynamo exporter on a CPU copy; the model itself is left as it is), which
+   * then runs the file with onnxruntime against torch on probe images and refuses (writing nothing)
+   * when they disagree.
+   * @param path the .onnx file to write, in a folder that exists
+   * @returns the paths written and the sidecar, whose `check` holds the measured agreement
+   * @throws ValidationError for a bad path or options (a size the model cannot take), before the worker is asked
+   * @throws WorkerError (pythonType 'OnnxCheckFailed') when the exported file disagrees with the model
+   */
+  async exportOnnx(path: string, options: ExportOnnxOptions = {}): Promise<OnnxExportResult> {
+    const { onProgress, signal, ...config } = optionsObject(options, 'exportOnnx options');
+    const target = checkExportPath(path);
+    const resolved = resolveExportOnnxConfig(config, this.info, this.pretrained);
+    const payload = { id: this.id, path: target, options: resolved, recogniteTs: packageVersion() };
+    return this.runModelJob<OnnxExportProgress, OnnxExportResult>('exportOnnx', 'recognizer.exportOnnx', payload, {
+      onProgress,
+      signal,
+    });
   }
 
   /** Free the model in the worker. Idempotent; later calls get ClosedError. */
