@@ -44,6 +44,7 @@ const BENCHMARKS: Benchmark[] = [
     heading: '### Gallery search',
     command: [process.execPath, 'scripts/py.mjs', 'bench/gallery_search.py'],
   },
+  { name: 'onnx', heading: '### Embeddings without Python (ONNX)', command: tsx('bench/onnx_embed.ts') },
 ];
 
 const { values } = parseArgs({
