@@ -68,12 +68,18 @@ def probe_images(size: int, count: int = PROBE_IMAGES, seed: int = PROBE_SEED) -
 
 def torch_embeddings(graph: EmbeddingGraph, probes: torch.Tensor) -> torch.Tensor:
     """What torch gives for the probes: the reference. A size the model cannot take is the caller's error."""
+    size = probes.shape[-1]
+    fixed = getattr(graph.model.backbone, "image_size", None)  # ViT: its position embedding fixes one size
+    if isinstance(fixed, int) and fixed != size:
+        raise BridgeValidationError(
+            f"{graph.model.model_name} takes exactly {fixed}×{fixed} images, got size {size}", path="size"
+        )
     try:
         with torch.no_grad():
             out = graph(probes)
-    except RuntimeError as exc:
+    except (RuntimeError, AssertionError, ValueError) as exc:  # torch's shape errors, torch._assert
         raise BridgeValidationError(
-            f"{graph.model.model_name} cannot embed {probes.shape[-1]}×{probes.shape[-1]} images: {exc}",
+            f"{graph.model.model_name} cannot embed {size}×{size} images: {exc}",
             path="size",
         ) from None
     return out.float()
