@@ -100,7 +100,7 @@ for (let epoch = 1; epoch <= EPOCHS; epoch++) {
   }
   console.log(
     `${tty ? '\r' : ''}epoch ${epoch}/${EPOCHS}: loss ${record.loss.toFixed(3)}, unseen top-1 ${pct(record.top1)}` +
-      ` (chance ${pct(record.chanceTop1)}), ${record.seconds.toFixed(0)} s${improved ? ' → best.pt' : ''}      `,
+      ` (chance ${pct(record.chanceTop1)}), ${record.seconds.toFixed(0)} s${improved ? ' → best.pt' : ''}${tty ? '      ' : ''}`,
   );
   rows.push([epoch, record.loss.toFixed(3), pct(record.top1), improved ? 'kept' : '']);
 }

@@ -37,7 +37,9 @@ function runExample(name: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) =>
     child.on('exit', (code) => {
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      const seconds = (Date.now() - started) / 1000;
+      console.log(`# ${name}${env.TORCH_HOME ? ` (TORCH_HOME ${env.TORCH_HOME})` : ''}: ${seconds.toFixed(1)} s`);
+      resolve({ code, stdout, stderr, seconds });
     }),
   );
 }
