@@ -103,6 +103,12 @@ test('data, model, training, embedding and evaluation with only their required o
     assert.equal(loaded.numClasses, train.labels); // read from the file
     assert.equal(loaded.training, false);
   }
+  {
+    const exported = await model.exportOnnx(at('model.onnx')); // the embedding path and its sidecar, checked
+    assert.equal(exported.sidecar.inputSize, 224); // the model's defaultInputSize
+    assert.equal(exported.sidecar.input.dynamicBatch, true);
+    assert.equal(exported.sidecarPath, `${at('model.onnx')}.json`);
+  }
 
   saveNpy(at('gallery.npy'), fromSet.embeddings);
   assert.deepEqual(loadNpy(at('gallery.npy')).shape, [gallery.rows, 512]);
