@@ -29,10 +29,11 @@ export interface ExportOnnxConfig {
    */
   dynamicBatch?: boolean;
   /**
-   * The ONNX opset (ai.onnx) to target. When omitted: the exporter's default (20 with torch 2.14);
-   * the sidecar records the one written.
+   * The ONNX opset (ai.onnx) to target, from 18 (the exporter's oldest) to 25 (checked with
+   * onnxruntime 1.30, the version onnxruntime-node runs). When omitted: the exporter's default (20 with
+   * torch 2.14); the sidecar records the one written.
    * @minimum 18
-   * @maximum 23
+   * @maximum 25
    * @TJS-type integer
    */
   opset?: number;
