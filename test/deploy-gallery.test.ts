@@ -2,14 +2,12 @@
 // and verify answers as the worker's gallery on the same files and embeddings, for every metric,
 // averaged references, knn votes and thresholds; the model check; empty, FAISS and damaged galleries.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Recognite, Tensor, ValidationError, type IdentifyResult, type Recognizer } from 'recognite-ts';
 import { loadGallery, OnnxRecognizer } from 'recognite-ts/deploy';
-import { REPO_ROOT } from './helpers.js';
 
 let rt: Recognite;
 let dir: string;
@@ -23,46 +21,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// (as in onnx-parity.test.ts) Only while model.exportOnnx is being built (RECOGNITE_ONNX_DEV_EXPORT=1): the same files, exported from
-// the model's saved weights by torch.onnx with a sidecar written here.
-const DEV_EXPORT = `
-import hashlib, json, sys, torch
-from model.recognizer import Recognizer
-from gallery.fingerprint import weights_fingerprint
-name, state, out, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-m = Recognizer(name, num_classes=None)
-m.load_state_dict({k: v for k, v in torch.load(state, map_location="cpu").items() if k.startswith("backbone.")})
-m.eval()
-torch.onnx.export(m, (torch.randn(2, 3, size, size),), out, input_names=["images"], output_names=["embeddings"],
-    dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}}, opset_version=18, dynamo=False)
-data = open(out, "rb").read()
-json.dump({"format": "recognite-onnx", "version": 1, "modelName": name, "embeddingDim": m.embedding_dim,
-    "inputSize": size, "input": {"name": "images", "dynamicBatch": True}, "output": {"name": "embeddings"},
-    "normalized": True, "preprocess": {"resize": "shortest-side", "crop": "center", "interpolation": "bilinear",
-    "antialias": True, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}, "opset": 18,
-    "exportedBy": {"recogniteTs": "dev", "torch": torch.__version__}, "weightsFingerprint": weights_fingerprint(m),
-    "onnxSha256": hashlib.sha256(data).hexdigest(), "check": {"batch": 2, "maxAbsDiff": 0, "minCosine": 1}},
-    open(out + ".json", "w"))
-`;
-
-/** Export `model` for `size` × `size` inputs to `path` (+ `path`.json) with model.exportOnnx. */
+/** Export `model` for `size` × `size` inputs to `path` (+ `path`.json). */
 async function exportModel(model: Recognizer, path: string, size: number): Promise<void> {
-  const exporter = model as unknown as { exportOnnx?: (p: string, o: { size: number }) => Promise<unknown> };
-  if (typeof exporter.exportOnnx === 'function' && process.env.RECOGNITE_ONNX_DEV_EXPORT !== '1') {
-    await exporter.exportOnnx(path, { size });
-    return;
-  }
-  const state = `${path}.state.pt`;
-  await model.saveStateDict(state);
-  execFileSync(
-    'node',
-    [join(REPO_ROOT, 'scripts/py.mjs'), '-c', DEV_EXPORT, model.config.modelName, state, path, String(size)],
-    {
-      env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'py_bridge') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  rmSync(state);
+  await model.exportOnnx(path, { size });
 }
 
 /** Seeded embeddings around one centre per label. */

@@ -109,9 +109,11 @@ export class NodeGallery {
   get labelCount(): number {
     return new Set(this.folder.labels).size;
   }
+  /** Size of the embeddings it holds. */
   get dim(): number {
     return this.folder.dim;
   }
+  /** How queries are scored against references (larger is more similar; distances are negated). */
   get metric(): Metric {
     return this.folder.metric;
   }
@@ -119,6 +121,7 @@ export class NodeGallery {
   get threshold(): number | null {
     return this.folder.threshold;
   }
+  /** What the worker's calibrate() measured, saved with the gallery, or null. */
   get calibration(): CalibrationReport | null {
     return this.folder.calibration;
   }
