@@ -9,9 +9,6 @@ the sidecar's checksum would not cover.
 
 from __future__ import annotations
 
-import logging
-import warnings
-
 import onnx
 import torch
 
@@ -50,19 +47,18 @@ def export_program(graph: EmbeddingGraph, size: int, dynamic_batch: bool, opset:
     batch = 2 if dynamic_batch else 1  # torch.export specialises sizes 0 and 1: trace a dynamic axis at 2
     sample = torch.zeros(batch, 3, size, size)
     dynamic_shapes = {INPUT_NAME: {0: torch.export.Dim("batch", min=1)}} if dynamic_batch else None
-    with warnings.catch_warnings(), _quiet_exporter_logs():
-        warnings.simplefilter("ignore")  # the exporter's notes on decompositions are not the user's concern
-        program = torch.onnx.export(
-            graph,
-            (sample,),
-            dynamo=True,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            opset_version=opset,
-            dynamic_shapes=dynamic_shapes,
-            optimize=True,
-            verbose=False,
-        )
+    # verbose=False: no progress lines (the worker's stderr is its log)
+    program = torch.onnx.export(
+        graph,
+        (sample,),
+        dynamo=True,
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        opset_version=opset,
+        dynamic_shapes=dynamic_shapes,
+        optimize=True,
+        verbose=False,
+    )
     if program is None:  # only the TorchScript exporter returns None
         raise RuntimeError("torch.onnx.export(dynamo=True) returned no program")
     return program
@@ -80,18 +76,3 @@ def opset_of(path: str) -> int:
         if entry.domain in ("", "ai.onnx"):
             return int(entry.version)
     raise RuntimeError(f"{path} imports no ai.onnx opset")
-
-
-class _quiet_exporter_logs:  # noqa: N801 - used as a context manager, named like one
-    """Raise the exporter's loggers to ERROR while it runs (its INFO lines would flood the worker's stderr)."""
-
-    _NAMES = ("torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "torch.fx.experimental.symbolic_shapes")
-
-    def __enter__(self) -> None:
-        self._levels = {name: logging.getLogger(name).level for name in self._NAMES}
-        for name in self._NAMES:
-            logging.getLogger(name).setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        for name, level in self._levels.items():
-            logging.getLogger(name).setLevel(level)

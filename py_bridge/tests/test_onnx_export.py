@@ -119,7 +119,7 @@ def test_a_broken_export_is_refused_and_nothing_is_written(
             return self.inner((images - self.mean) / self.std)
 
     real = export_program
-    monkeypatch.setattr(run_module, "export_program", lambda graph, *args: real(NormalisedTwice(graph), *args))
+    monkeypatch.setattr(run_module, "export_program", lambda graph, *args: real(NormalisedTwice(graph).eval(), *args))
     (tmp_path / "model.onnx").write_bytes(b"the previous export")
     path = str(tmp_path / "model.onnx")
     with pytest.raises(OnnxCheckFailed, match="disagrees with the torch model") as err:
