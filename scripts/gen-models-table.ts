@@ -34,14 +34,13 @@ export function modelsTable(models: ModelInfo[] = allModelInfo()): string {
   ].join('\n');
 }
 
-/** `readme` with the models section rewritten, formatted as prettier formats the README. */
+/** `readme` with the models section rewritten; only the table is formatted (prettier skips *.md here). */
 export async function readmeWithModels(readme: string): Promise<string> {
   const from = readme.indexOf(START);
   const to = readme.indexOf(END);
   if (from === -1 || to < from) throw new Error(`README.md: the ${START} … ${END} markers are missing or out of order`);
-  const text = `${readme.slice(0, from + START.length)}\n\n${modelsTable()}\n\n${readme.slice(to)}`;
-  const options = (await prettier.resolveConfig(README_PATH)) ?? {};
-  return prettier.format(text, { ...options, filepath: README_PATH });
+  const table = await prettier.format(modelsTable(), { parser: 'markdown' });
+  return `${readme.slice(0, from + START.length)}\n\n${table.trim()}\n\n${readme.slice(to)}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
