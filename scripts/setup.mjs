@@ -53,7 +53,10 @@ function ensureNodeModules() {
   const have = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
   if (have === want) return;
   log('installing npm dependencies (npm ci)');
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) fail('npm ci failed (see above)');
+  // onnxruntime-node's install script downloads CUDA providers from api.nuget.org (unreachable on CI and
+  // offline); its documented switch skips it: the CPU provider the deploy tests use is in the package
+  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip' };
+  if (run('npm', ['ci', '--no-audit', '--no-fund'], { env }) !== 0) fail('npm ci failed (see above)');
   writeFileSync(stampFile, want);
 }
 

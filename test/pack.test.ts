@@ -6,7 +6,17 @@
 // rebuilt under other tests. About 1 minute, most of it tsc and npm install.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -178,5 +188,20 @@ describe('the package installed from its tarball', { timeout: 15 * 60_000 }, () 
     assert.match(run.stderr, /torch cannot be imported by .*notorch.*Run `npx recognite setup`/);
     assert.ok(run.stderr.includes(`-m pip install -r ${join(installed, 'requirements.txt')}`), run.stderr);
     assert.doesNotMatch(run.stderr, /npm run setup/);
+  });
+
+  test('recognite-ts/deploy without its optional peers: importing works, using it names what to install', () => {
+    // onnxruntime-node and sharp are optional peer dependencies: a project that only trains has neither
+    assert.ok(!existsSync(join(app, 'node_modules', 'onnxruntime-node')), 'not installed with recognite-ts');
+    const script = join(app, 'use-deploy.mjs');
+    writeFileSync(
+      script,
+      "import { OnnxRecognizer, MissingDependencyError } from 'recognite-ts/deploy';\n" +
+        "try { await OnnxRecognizer.load('model.onnx'); } catch (e) { console.log(e instanceof MissingDependencyError, e.message); }\n",
+    );
+    writeFileSync(join(app, 'model.onnx'), 'not a model');
+    const run = spawnSync(process.execPath, [script], { cwd: app, env: userEnv(), encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^true OnnxRecognizer needs onnxruntime-node, .*: npm install onnxruntime-node@1\.30\.0/);
   });
 });

@@ -4,9 +4,9 @@
  * `size` (antialiased bilinear, resize.ts), centre-crop `size` × `size`, scale to [0, 1], normalise.
  * sharp only decodes; every step after it is done here in float32 as torch does it.
  */
-import sharp from 'sharp';
 import { ValidationError } from '../core/errors.js';
 import { resizeRgb, roundHalfEven, shortestSide } from './resize.js';
+import { sharpLibrary } from './optional-deps.js';
 import type { OnnxPreprocess } from './sidecar.js';
 
 /** The worker's limit ($RECOGNITE_MAX_IMAGE_PIXELS, default PIL's): a small file can hold gigapixels. */
@@ -19,6 +19,7 @@ type Decoded = Promise<{ rgb: Uint8Array; width: number; height: number }>;
 
 /** Decode one file to interleaved RGB uint8 (alpha dropped, grey repeated), as torchvision's decode_image(RGB). */
 export async function decodeRgb(path: string): Decoded {
+  const sharp = await sharpLibrary(); // outside the try: a missing sharp is not a bad image
   try {
     // no EXIF rotation, as decode_image; the first frame of an animation
     const { data, info } = await sharp(path, { limitInputPixels: maxPixels(), failOn: 'error' })

@@ -13,6 +13,7 @@ export {
 } from './gallery.js';
 export type { Metric } from './gallery-folder.js';
 export type { OnnxPreprocess, OnnxSidecar } from './sidecar.js';
+export { MissingDependencyError } from './optional-deps.js';
 export { Tensor, type DType, type TensorData } from '../core/tensor.js';
 export { ClosedError, RecogniteError, ValidationError, type Problem } from '../core/errors.js';
 export { loadNpy, saveNpy } from '../evaluation/npy.js';

@@ -3,7 +3,8 @@
  * onnxruntime on the CPU, no worker, no Python. It feeds the model exactly what the worker would
  * (images.ts) and checks the file, its sidecar and every input before running anything.
  */
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
+import { onnxRuntime } from './optional-deps.js';
 import { ClosedError, ValidationError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { imageBatch } from './images.js';
@@ -93,10 +94,11 @@ export class OnnxRecognizer {
    */
   static async load(onnxPath: string, options?: OnnxRecognizerOptions): Promise<OnnxRecognizer> {
     const { threads, batchSize } = checkOptions(options ?? {});
+    const ort = await onnxRuntime(); // first: without it nothing else can be checked usefully
     const { bytes, sidecar } = readExportedModel(onnxPath);
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(bytes, {
+      session = await ort.InferenceSession.create(bytes, {
         executionProviders: ['cpu'],
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
@@ -205,7 +207,8 @@ export class OnnxRecognizer {
       data = new Float32Array(batch * 3 * s * s);
       data.set(pixels);
     }
-    const feeds = { [this.sidecar.input.name]: new OrtTensor('float32', data, [batch, 3, s, s]) };
+    const ort = await onnxRuntime(); // loaded by load() already: a resolved promise
+    const feeds = { [this.sidecar.input.name]: new ort.Tensor('float32', data, [batch, 3, s, s]) };
     const result = await session.run(feeds, [this.sidecar.output.name]);
     const out = result[this.sidecar.output.name];
     const dim = this.embeddingDim;
