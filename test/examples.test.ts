@@ -110,6 +110,18 @@ describe('examples (small mode)', { timeout: 6 * 60_000 }, () => {
     assert.match(page, /^<!DOCTYPE html>/i);
   });
 
+  test('deploy-without-python: the exported model and the saved gallery answer in Node as the worker did', async () => {
+    const run = await runExample('deploy-without-python');
+    assertRan(run, [
+      /^exported out\/examples\/small\/deploy-without-python\/model\.onnx: resnet18, 512-d, 32 px, opset \d+; the worker's check: max \|Δ\| [\d.e-]+, cosine ≥ 1\.0+$/m,
+      /^OnnxRecognizer: 12 images in [\d.]+ s \(\d+ images\/s\); largest difference from the worker's embeddings: [\d.]+e-\d+$/m,
+      /^\| query \| verdict \(Node\) \| verdict \(worker\) \| top matches \(Node\) \|$/m,
+      /^12 of 12 verdicts are the worker's$/m,
+    ]);
+    const diff = Number(/embeddings: ([\d.e-]+)$/m.exec(run.stdout)?.[1]);
+    assert.ok(diff <= 1e-4, `embeddings differ by ${diff}`);
+  });
+
   test('find-similar', async () => {
     const run = await runExample('find-similar');
     assertRan(run, [
