@@ -3,6 +3,7 @@
  * made absolute, the model-dependent size taken from the catalog) before it reaches the worker.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ValidationError, type Problem } from '../core/errors.js';
 import type { JobOptions } from '../core/jobs.js';
@@ -11,6 +12,88 @@ import { toDatasetRef, type DatasetRef } from '../data/dataset-ref.js';
 import type { ModelInfo } from '../model/catalog.js';
 import { resolveLoading, type Precision } from '../model/embedding.js';
 import type { FitEvent } from './results.js';
+
+/**
+ * Training on several processes (DDP through torchrun, launched by the worker): each process
+ * trains on its own shard of every epoch with batchSize images a step, so a step's global batch
+ * is processes × nodes × batchSize images; the learning rate is not rescaled (docs/TRAINING.md,
+ * "Past one machine").
+ */
+export interface DistributedConfig {
+  /**
+   * Processes on this machine (torchrun's --nproc-per-node). When omitted: one per GPU on a GPU
+   * worker, 1 on the CPU (the worker decides). At most the GPUs (or, on the CPU, the cores).
+   * @minimum 1
+   * @maximum 1024
+   * @TJS-type integer
+   */
+  processes?: number;
+  /** The collective backend. When omitted: 'nccl' on GPUs, 'gloo' on the CPU; 'nccl' needs GPUs. */
+  backend?: 'nccl' | 'gloo';
+  /**
+   * Convert BatchNorm layers to SyncBatchNorm: statistics over the global batch instead of each
+   * process's own (slower; useful when batchSize per process is small).
+   * @default false
+   */
+  syncBatchNorm?: boolean;
+  /**
+   * Machines taking part (torchrun's --nnodes); more than 1 needs rendezvous, and the same command
+   * on every machine, each with its own nodeRank.
+   * @default 1
+   * @minimum 1
+   * @maximum 1024
+   * @TJS-type integer
+   */
+  nodes?: number;
+  /**
+   * This machine's rank among the nodes, 0 … nodes - 1 (torchrun's --node-rank); node 0 writes the
+   * checkpoints and reports validation metrics.
+   * @default 0
+   * @minimum 0
+   * @maximum 1023
+   * @TJS-type integer
+   */
+  nodeRank?: number;
+  /**
+   * 'host:port' of the c10d rendezvous (torchrun's --rdzv-endpoint), the same on every node: a port
+   * of node 0 the others can reach. When omitted on a single node: a free local port (--standalone).
+   * @pattern ^[^\s:]+:[0-9]{1,5}$
+   */
+  rendezvous?: string;
+  /**
+   * How long to wait for the other nodes to join (and for the rendezvous to answer) before failing.
+   * @default 300
+   * @minimum 1
+   * @maximum 86400
+   * @TJS-type integer
+   */
+  timeoutSeconds?: number;
+  /**
+   * torchrun's --max-restarts: how many times the whole group is restarted after a process or node
+   * fails; a restart continues from checkpointDir/last.pt when there is one.
+   * @default 0
+   * @minimum 0
+   * @maximum 100
+   * @TJS-type integer
+   */
+  maxRestarts?: number;
+  /**
+   * Folder for each process's output (rank<r>.log), the rows it trained on per epoch
+   * (samples-rank<r>.jsonl) and torchrun's output (torchrun.log). When omitted: a temporary folder,
+   * removed after the run.
+   */
+  logDir?: string;
+}
+
+/** A DistributedConfig with its defaults filled in; null: decided by the worker from its device. */
+export interface ResolvedDistributedConfig extends Required<
+  Omit<DistributedConfig, 'processes' | 'backend' | 'rendezvous' | 'logDir'>
+> {
+  processes: number | null;
+  backend: 'nccl' | 'gloo' | null;
+  rendezvous: string | null;
+  logDir: string | null;
+}
 
 /** How to train: the plain, validated part of FitOptions. */
 export interface FitConfig {
@@ -113,14 +196,22 @@ export interface FitConfig {
   checkpointDir?: string;
   /** A checkpoint (last.pt) to continue from. */
   resumeFrom?: string;
+  /**
+   * Train on several processes (and machines) with torch.distributed; omitted: in the worker's own
+   * process. Checkpoints, progress events and the result are those of a single-process fit.
+   */
+  distributed?: DistributedConfig;
 }
 
 /** Training options: a FitConfig plus progress and cancellation. */
 export interface FitOptions extends FitConfig, JobOptions<FitEvent> {}
 
 /** A FitConfig with every default filled in: what the worker receives, and what FitResult.config reports. */
-export interface ResolvedFitConfig extends Required<Omit<FitConfig, 'validation' | 'checkpointDir' | 'resumeFrom'>> {
+export interface ResolvedFitConfig extends Required<
+  Omit<FitConfig, 'validation' | 'checkpointDir' | 'resumeFrom' | 'distributed'>
+> {
   train: Required<DatasetRef>;
+  distributed: ResolvedDistributedConfig | null;
   validation: { gallery: Required<DatasetRef>; query: Required<DatasetRef> } | null;
   checkpointDir: string | null;
   resumeFrom: string | null;
@@ -153,6 +244,8 @@ export function resolveFitConfig(config: FitConfig, info: ModelInfo, numClasses:
   if (filled.resumeFrom !== undefined && !existsSync(filled.resumeFrom)) {
     problems.push({ path: 'resumeFrom', message: `checkpoint not found: ${resolve(filled.resumeFrom)}` });
   }
+  const dist = filled.distributed;
+  if (dist !== undefined) problems.push(...distributedProblems(dist));
   if (problems.length) throw new ValidationError('FitOptions', problems);
   return {
     ...(filled as Required<FitConfig>),
@@ -160,5 +253,47 @@ export function resolveFitConfig(config: FitConfig, info: ModelInfo, numClasses:
     validation: (picked.validation as ResolvedFitConfig['validation'] | undefined) ?? null,
     checkpointDir: filled.checkpointDir === undefined ? null : resolve(filled.checkpointDir),
     resumeFrom: filled.resumeFrom === undefined ? null : resolve(filled.resumeFrom),
+    distributed: dist === undefined ? null : resolveDistributed(dist),
+  };
+}
+
+/** What the schema cannot say about a DistributedConfig. */
+function distributedProblems(dist: DistributedConfig): Problem[] {
+  const problems: Problem[] = [];
+  const nodes = dist.nodes ?? 1;
+  const nodeRank = dist.nodeRank ?? 0;
+  if (nodeRank >= nodes) {
+    problems.push({ path: 'distributed.nodeRank', message: `must be below nodes (${nodes}), got ${nodeRank}` });
+  }
+  if (nodes > 1 && dist.rendezvous === undefined) {
+    problems.push({
+      path: 'distributed.rendezvous',
+      message: "several nodes need a rendezvous 'host:port' that every node can reach",
+    });
+  }
+  if (dist.rendezvous !== undefined) {
+    const port = Number(dist.rendezvous.slice(dist.rendezvous.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65535) {
+      problems.push({ path: 'distributed.rendezvous', message: `the port must be 1 to 65535, got ${port}` });
+    }
+  }
+  // a CPU worker cannot use more processes than cores; GPUs are counted by the worker
+  const cores = availableParallelism();
+  if (dist.processes !== undefined && dist.processes > cores && dist.backend !== 'nccl') {
+    problems.push({
+      path: 'distributed.processes',
+      message: `more processes (${dist.processes}) than this machine's ${cores} cores`,
+    });
+  }
+  return problems;
+}
+
+function resolveDistributed(dist: DistributedConfig): ResolvedDistributedConfig {
+  return {
+    ...(dist as Required<DistributedConfig>),
+    processes: dist.processes ?? null,
+    backend: dist.backend ?? null,
+    rendezvous: dist.rendezvous ?? null,
+    logDir: dist.logDir === undefined ? null : resolve(dist.logDir),
   };
 }

@@ -1,0 +1,1 @@
+"""``fit`` on several processes: torchrun launched by the worker (launch.py), one rank each (rank.py)."""
