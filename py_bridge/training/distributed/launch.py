@@ -46,6 +46,10 @@ class RankFailed(RuntimeError):
     """A rank of a distributed fit died or raised; the message names it and ends with its last output."""
 
 
+class RendezvousFailed(RuntimeError):
+    """torchrun's rendezvous did not complete in time: the endpoint unreachable, or nodes missing."""
+
+
 def available_cores() -> int:
     """Cores this process may run on."""
     try:
@@ -67,6 +71,11 @@ def resolve(dist: dict[str, Any], device: torch.device) -> tuple[int, str]:
             f"backend 'nccl' needs GPUs, but the worker runs on {device}: use backend 'gloo' "
             "(the default on the CPU), or start Recognite with a CUDA device",
             path="distributed.backend",
+        )
+    if dist["syncBatchNorm"] and not on_gpu:
+        raise BridgeValidationError(
+            "syncBatchNorm needs GPUs (torch's SyncBatchNorm has no CPU implementation): leave it off on the CPU",
+            path="distributed.syncBatchNorm",
         )
     limit = torch.cuda.device_count() if on_gpu else available_cores()
     what = "GPUs" if on_gpu else "cores"
@@ -186,25 +195,50 @@ class _Relay:
                 self.ctx.report(json.loads(line))
 
 
-def _failure(log_dir: str, torchrun_log: str, code: int) -> BaseException:
-    """The error a failed run raises: a rank's own validation error, or which rank died and its output."""
-    for name in sorted(os.listdir(log_dir)):
-        if name.startswith("error-rank") and name.endswith(".json"):
+def _failure(log_dir: str, torchrun_log: str, code: int, dist: dict[str, Any]) -> BaseException:
+    """The error a failed run raises: a rank's own validation error, or which rank died first and its output.
+
+    A rank killed by a signal leaves no error file and no ``done`` line; the ranks it left behind fail
+    next (their collectives lose a peer) and do leave error files, so the dead rank is named first.
+    """
+    errors: dict[int, dict[str, Any]] = {}
+    for name in os.listdir(log_dir):
+        found = re.fullmatch(r"error-rank(\d+)\.json", name)
+        if found:
             with open(os.path.join(log_dir, name), encoding="utf-8") as f:
-                error = json.load(f)
-            if error["type"] == "BridgeValidationError":
-                return BridgeValidationError(error["message"], path=error["path"])
-            rank = name[len("error-rank") : -len(".json")]
-            return RankFailed(f"rank {rank} raised {error['type']}: {error['message']}\n{error['traceback']}")
-    torchrun = _tail(torchrun_log, 40)
-    found = re.search(r"rank\s*:\s*(\d+)", torchrun.split("Root Cause")[-1])
-    cause = re.search(r"traceback\s*:\s*(.+)", torchrun.split("Root Cause")[-1])
-    if found:
-        rank = found.group(1)
-        why = cause.group(1).strip() if cause else f"torchrun exited with code {code}"
+                errors[int(found.group(1))] = json.load(f)
+    for error in errors.values():
+        if error["type"] == "BridgeValidationError":
+            return BridgeValidationError(error["message"], path=error["path"])
+    torchrun = _tail(torchrun_log, 200)
+    started = sorted(
+        int(found.group(1)) for name in os.listdir(log_dir) if (found := re.fullmatch(r"rank(\d+)\.log", name))
+    )
+    vanished = [r for r in started if r not in errors and "done" not in _tail(os.path.join(log_dir, f"rank{r}.log"), 1)]
+    if vanished:
+        # torchrun's failure entries: the ranks it ended itself (SIGTERM) are not the cause
+        causes = {
+            int(m.group(1)): m.group(2).strip()
+            for m in re.finditer(r"rank\s*:\s*(\d+)\b.*?traceback\s*:\s*([^\n]+)", torchrun, re.DOTALL)
+        }
+        rank = next((r for r in vanished if "SIGTERM" not in causes.get(r, "SIGTERM")), vanished[0])
+        why = causes.get(rank, "it exited without a Python error")
         output = _tail(os.path.join(log_dir, f"rank{rank}.log"))
         return RankFailed(f"rank {rank} failed ({why}); its last output:\n{output or '(none)'}")
-    return RankFailed(f"torchrun exited with code {code} before naming a rank; its last output:\n{torchrun}")
+    if errors:
+        rank = min(errors)
+        error = errors[rank]
+        return RankFailed(f"rank {rank} failed: {error['type']}: {error['message']}\n{error['traceback']}")
+    if re.search(r"Rendezvous\w*(Timeout|Connection|Closed)Error", torchrun):
+        where = dist["rendezvous"] if dist["rendezvous"] is not None else "a local port"
+        return RendezvousFailed(
+            f"the rendezvous at {where} did not complete within {dist['timeoutSeconds']} s "
+            f"(not reachable from here, or not all {dist['nodes']} nodes joined); torchrun said:\n"
+            + "\n".join(line for line in torchrun.splitlines() if line and not line.startswith(" "))[-2000:]
+        )
+    return RankFailed(
+        f"torchrun exited with code {code} before naming a rank; its last output:\n{_tail(torchrun_log, 30)}"
+    )
 
 
 def fit_distributed(
@@ -269,7 +303,7 @@ def fit_distributed(
             _end_group(proc)  # torchrun is gone; no rank or loader process outlives it
         relay.pump()
         if proc.returncode != 0:
-            raise _failure(log_dir, torchrun_log, proc.returncode)
+            raise _failure(log_dir, torchrun_log, proc.returncode, dist)
         with open(spec["result"], encoding="utf-8") as f:
             result = json.load(f)
         load_state(

@@ -234,8 +234,10 @@ def main() -> None:
     world = int(os.environ["WORLD_SIZE"])
     watch_worker(int(spec["workerPid"]), 0)  # the ranks end soon after a killed worker
     with _logged(spec["logDir"], rank):
+        print(f"rank {rank} of {world} (local rank {local_rank}), pid {os.getpid()}", flush=True)
         try:
             run(spec, rank, local_rank, world)
+            print(f"rank {rank} done", flush=True)
         except BaseException as exc:
             error = {
                 "type": type(exc).__name__,
