@@ -84,7 +84,12 @@ export function registerTrainCommand(program: Command): void {
     .option('--val-fold <n>', 'with --data: the fold held out for validation (default 0)', integer)
     .option('--split-seed <n>', 'with --data: seed of the split (default 0)', integer)
     .option('--num-refs <n>', 'with --data: gallery images per validation identity (default 1)', integer)
-    .option('--ref-seed <n>', 'with --data: seed of the gallery/query split (default 0)', integer);
+    .option('--ref-seed <n>', 'with --data: seed of the gallery/query split (default 0)', integer)
+    .option('--processes <n>', 'train on n processes with torch.distributed (torchrun, DDP)', integer)
+    .addOption(new Option('--backend <name>', 'with --processes: the collective backend').choices(['nccl', 'gloo']))
+    .option('--nodes <n>', 'with --processes: machines taking part (default 1)', integer)
+    .option('--node-rank <n>', "with --nodes: this machine's rank, 0 … nodes - 1", integer)
+    .option('--rendezvous <host:port>', 'with --nodes: the c10d rendezvous endpoint, the same on every node');
   fitOptions.addTo(command);
   modelOptions.addTo(command);
   command
@@ -109,7 +114,15 @@ async function train(opts: TrainOptions): Promise<void> {
   const checkpointDir = resolve(opts.checkpointDir ?? DEFAULT_CHECKPOINT_DIR);
   const checkpoint = join(checkpointDir, 'last.pt');
   // the model and fit options are checked before anything starts or is written (the split's CSVs)
-  const fit = fitOptions.pick(opts);
+  const fit: Record<string, unknown> = fitOptions.pick(opts);
+  const distributed = {
+    ...(opts.processes !== undefined && { processes: opts.processes as number }),
+    ...(opts.backend !== undefined && { backend: opts.backend as 'nccl' | 'gloo' }),
+    ...(opts.nodes !== undefined && { nodes: opts.nodes as number }),
+    ...(opts.nodeRank !== undefined && { nodeRank: opts.nodeRank as number }),
+    ...(opts.rendezvous !== undefined && { rendezvous: opts.rendezvous as string }),
+  };
+  if (Object.keys(distributed).length) fit.distributed = distributed;
   const modelConfig: RecognizerConfig = {
     modelName: opts.model as ModelName,
     ...modelOptions.pick(opts),
