@@ -67,6 +67,7 @@ def train_and_evaluate(parts: dict[str, Any], epochs: int, workers: int, checkpo
         "precision": "fp32",
         "checkpointDir": checkpoint_dir,
         "resumeFrom": None,
+        "distributed": None,
     }
     started = time.perf_counter()
     result = run_job("recognizer.fit", {"id": model, "options": fit})
