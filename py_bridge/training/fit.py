@@ -86,8 +86,48 @@ def _model_config(model: Recognizer) -> dict[str, Any]:
 
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
-    """The fit options without nulls (``torch.load(weights_only=True)`` reads plain containers only)."""
-    return {k: v for k, v in options.items() if v is not None}
+    """The fit options without nulls, nested ones too (``torch.load(weights_only=True)`` reads plain containers)."""
+    return {k: _plain(v) if isinstance(v, dict) else v for k, v in options.items() if v is not None}
+
+
+def training_classes(model: Recognizer, frame: Any) -> list[Any]:
+    """The training set's labels in classifier order; a model whose classifier does not fit them is refused."""
+    classes = sorted_labels(frame)
+    if model.classifier is None or model.classifier.out_features != len(classes):
+        have = "no classifier" if model.classifier is None else f"numClasses {model.classifier.out_features}"
+        raise BridgeValidationError(
+            f"the training set has {len(classes)} labels but the model has {have}: "
+            f"create it with numClasses: {len(classes)}",
+            path="train",
+        )
+    return classes
+
+
+def save_checkpoint(
+    checkpoint_dir: str,
+    model: Recognizer,
+    optimizer: torch.optim.Optimizer,
+    scaler: Any,
+    progress: tuple[int, list[dict[str, Any]], list[Any]],
+    options: dict[str, Any],
+) -> None:
+    """``checkpoint_dir/last.pt`` (atomic): what ``resumeFrom``, ``loadStateDict`` and ``loadRecognizer`` read.
+
+    ``progress`` is (epochs done, history, classes); ``options`` the resolved fit options.
+    """
+    epoch, history, classes = progress
+    save_atomic(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "history": history,
+            "classes": classes,
+            "config": {"model": _model_config(model), "fit": _plain(options)},
+            **({"scaler": scaler.state_dict()} if scaler is not None else {}),
+        },
+        os.path.join(checkpoint_dir, "last.pt"),
+    )
 
 
 def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -102,14 +142,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
     check_precision(precision, device, training=True)
 
     frame = read_csv(DatasetSpec.from_json(options["train"], "train"), "train")
-    classes = sorted_labels(frame)
-    if model.classifier is None or model.classifier.out_features != len(classes):
-        have = "no classifier" if model.classifier is None else f"numClasses {model.classifier.out_features}"
-        raise BridgeValidationError(
-            f"the training set has {len(classes)} labels but the model has {have}: "
-            f"create it with numClasses: {len(classes)}",
-            path="train",
-        )
+    classes = training_classes(model, frame)
     train_set = ImageDataset(frame, train_transform(size, bool(options["hflip"])), classes)
     validation = None
     if options["validation"] is not None:
@@ -167,18 +200,7 @@ def fit(model: Recognizer, device: torch.device, options: dict[str, Any], ctx: J
             record["chanceTop1"] = 1.0 / validation[0]["label"].nunique()
         history.append(record)
         if checkpoint_dir:
-            save_atomic(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "epoch": epoch + 1,
-                    "history": history,
-                    "classes": classes,
-                    "config": {"model": _model_config(model), "fit": _plain(options)},
-                    **({"scaler": setup.scaler.state_dict()} if setup.scaler is not None else {}),
-                },
-                os.path.join(checkpoint_dir, "last.pt"),
-            )
+            save_checkpoint(checkpoint_dir, model, optimizer, setup.scaler, (epoch + 1, history, classes), options)
         ctx.report({"type": "epoch", **record, "epochs": epochs})
     model.train(was_training)
     return {"history": history, "seconds": time.monotonic() - started, "classes": classes}

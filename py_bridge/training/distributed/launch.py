@@ -32,10 +32,11 @@ import torch
 
 from bridge.errors import BridgeValidationError
 from bridge.jobs import Cancelled, JobContext
-from data.dataset import DatasetSpec, read_csv, sorted_labels
+from data.dataset import DatasetSpec, read_csv
 from model.precision import check_precision
 from model.recognizer import Recognizer
 from model.store import load_state
+from training.fit import training_classes
 
 GRACE_S = 3.0  # SIGTERM, then SIGKILL
 POLL_S = 0.1
@@ -126,15 +127,7 @@ def _model_spec(model: Recognizer) -> dict[str, Any]:
 def _check_before_launch(model: Recognizer, device: torch.device, options: dict[str, Any]) -> None:
     """What a single-process fit would refuse, refused before any process starts."""
     check_precision(str(options["precision"]), device, training=True)
-    frame = read_csv(DatasetSpec.from_json(options["train"], "train"), "train")
-    classes = sorted_labels(frame)
-    if model.classifier is None or model.classifier.out_features != len(classes):
-        have = "no classifier" if model.classifier is None else f"numClasses {model.classifier.out_features}"
-        raise BridgeValidationError(
-            f"the training set has {len(classes)} labels but the model has {have}: "
-            f"create it with numClasses: {len(classes)}",
-            path="train",
-        )
+    training_classes(model, read_csv(DatasetSpec.from_json(options["train"], "train"), "train"))
     if options["checkpointDir"]:
         try:
             os.makedirs(options["checkpointDir"], exist_ok=True)

@@ -37,7 +37,7 @@ from model.checkpoints import save_atomic
 from model.precision import grad_scaler
 from model.recognizer import Recognizer
 from training.distributed.sampler import ShardSampler
-from training.fit import _model_config, _plain, resume, validation_metrics
+from training.fit import resume, save_checkpoint, validation_metrics
 from training.steps import StepSetup, train_epoch
 
 # models whose auxiliary heads get no gradient in recognite's forward
@@ -196,18 +196,8 @@ def _train(
                 record["chanceTop1"] = 1.0 / validation[0]["label"].nunique()
             history.append(record)
             if checkpoint_dir:
-                save_atomic(
-                    {
-                        "model": module.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "epoch": epoch + 1,
-                        "history": history,
-                        "classes": classes,
-                        "config": {"model": _model_config(module), "fit": _checkpoint_options(options)},
-                        **({"scaler": setup.scaler.state_dict()} if setup.scaler is not None else {}),
-                    },
-                    os.path.join(checkpoint_dir, "last.pt"),
-                )
+                progress = (epoch + 1, history, classes)
+                save_checkpoint(checkpoint_dir, module, optimizer, setup.scaler, progress, options)
             ctx.report({"type": "epoch", **record, "epochs": epochs})
         else:
             history.append(record)
@@ -216,14 +206,6 @@ def _train(
         save_atomic(module.state_dict(), spec["final"])
         with open(spec["result"], "w", encoding="utf-8") as f:
             json.dump({"history": history, "classes": classes}, f)
-
-
-def _checkpoint_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The fit options a checkpoint records: nulls left out, the nested ``distributed`` too."""
-    plain = _plain(options)
-    if "distributed" in plain:
-        plain["distributed"] = _plain(plain["distributed"])
-    return plain
 
 
 def main() -> None:
