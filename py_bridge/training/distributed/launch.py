@@ -33,6 +33,7 @@ import torch
 from bridge.errors import BridgeValidationError
 from bridge.jobs import Cancelled, JobContext
 from data.dataset import DatasetSpec, read_csv
+from model.checkpoints import save_atomic
 from model.precision import check_precision
 from model.recognizer import Recognizer
 from model.store import load_state
@@ -250,7 +251,7 @@ def fit_distributed(
             os.unlink(os.path.join(log_dir, name))
     try:
         initial = os.path.join(work, "initial.pt")
-        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, initial)
+        save_atomic(model.state_dict(), initial)  # on the CPU: every rank maps it to its own device
         spec: dict[str, Any] = {
             "options": options,
             "model": _model_spec(model),
