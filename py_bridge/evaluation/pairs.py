@@ -35,6 +35,14 @@ class PairHistogram:
         """Count the pairs of one block of score rows (``rows × Ng``) with the label ids of its rows and columns."""
         if scores.numel() == 0:
             return
+        # a diverged model's NaN embeddings reach fit's validation as they come: pairs without a finite
+        # score are not counted (below, their index is put outside every bin)
+        finite = torch.isfinite(scores)
+        if not bool(finite.any()):
+            return
+        all_finite = bool(finite.all())
+        if not all_finite:
+            scores = torch.where(finite, scores, scores[finite].min())
         lo_val, hi_val = float(scores.min()), float(scores.max())
         if self.exponent is None:
             self.exponent = max(MIN_EXPONENT, _first_exponent(lo_val, hi_val, self.fine_bins))
@@ -53,6 +61,9 @@ class PairHistogram:
         small = scores.dtype != torch.float64 and max(abs(self.lo), abs(self.lo + size)) < 2**24
         idx = scores.to(torch.float32 if small else torch.float64).mul(2.0 ** (-self.exponent)).floor_().sub_(self.lo)
         same = g_ids.to(scores.device)[None, :] == q_ids.to(scores.device)[:, None]
+        if not all_finite:
+            idx[~finite] = -1.0  # outside histc's range
+            same &= finite
         pos = torch.bincount(idx[same].to(torch.int64).cpu(), minlength=size)  # positives are few: a masked copy
         del same
         # histc with bins centred on the integers (rounding in its arithmetic cannot carry an integer across

@@ -129,3 +129,13 @@ def test_thumbnails(tmp_path, monkeypatch):
     monkeypatch.setenv("RECOGNITE_MAX_IMAGE_PIXELS", "1000")
     refused = thumbnails.thumbnails({"paths": [str(big)], "size": 96})["thumbnails"][0]
     assert refused["data"] is None and "RECOGNITE_MAX_IMAGE_PIXELS" in refused["error"]
+
+
+def test_pairs_without_a_finite_score_are_not_counted():
+    # a diverged model's NaN embeddings reach fit's validation as they come: its pairs are left out, not a crash
+    q = torch.tensor([[1.0, 0.0], [float("nan"), float("nan")], [0.6, 0.8]])
+    g = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    hist = report.evaluate(q, ["a", "b", "a"], g, ["a", "b"])["pair_histogram"]
+    assert (sum(hist["positive"]), sum(hist["negative"])) == (2, 2)
+    nothing = report.evaluate(torch.full((2, 2), float("nan")), ["a", "b"], g, ["a", "b"])["pair_histogram"]
+    assert nothing == {"edges": [], "positive": [], "negative": []}
