@@ -11,11 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any
 
 from bridge.errors import BridgeValidationError
-from model.checkpoints import _remove_stale_temporaries  # the one clean-up rule for temporaries
+from model.checkpoints import open_temporary_beside  # one naming and clean-up rule for temporaries
 
 
 def sidecar_path(path: str) -> str:
@@ -33,14 +32,8 @@ def check_target(path: str) -> None:
 
 
 def temporary_beside(path: str) -> str:
-    """A new, empty temporary file in ``path``'s folder, named after it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}."
-    _remove_stale_temporaries(folder, prefix)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise BridgeValidationError(f"cannot write {path}: {exc.strerror} ({folder})", path="path") from exc
+    """A new, empty temporary file in ``path``'s folder, named as checkpoints name theirs."""
+    fd, tmp = open_temporary_beside(path)
     os.close(fd)
     return tmp
 

@@ -35,13 +35,7 @@ def save_atomic(obj: Any, path: str, option: str = "path") -> None:
     """
     if os.path.isdir(path):
         raise BridgeValidationError(f"{path} is a folder: give the path of a file to write", path=option)
-    folder = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}."
-    _remove_stale_temporaries(folder, prefix)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise BridgeValidationError(f"cannot write {path}: {exc.strerror} ({folder})", path=option) from exc
+    fd, tmp = open_temporary_beside(path, option)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(on_cpu(obj), f)
@@ -52,6 +46,20 @@ def save_atomic(obj: Any, path: str, option: str = "path") -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def open_temporary_beside(path: str, option: str = "path") -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, ``.<name>.<pid>.<random>.tmp``, open for writing (fd, path).
+
+    The temporaries a killed process left beside the same target are removed first.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}."
+    _remove_stale_temporaries(folder, prefix)
+    try:
+        return tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise BridgeValidationError(f"cannot write {path}: {exc.strerror} ({folder})", path=option) from exc
 
 
 def _remove_stale_temporaries(folder: str, prefix: str) -> None:
