@@ -84,14 +84,15 @@ async function evaluate(opts: EvalOptions): Promise<void> {
   await using rt = await Recognite.start();
   await using model = await loadModel(rt, opts);
   progress.begin();
-  const scratch = mkdtempSync(join(tmpdir(), 'recognite-eval-'));
+  // the split's CSVs, only when the data comes whole
+  const scratch = typeof given === 'string' ? mkdtempSync(join(tmpdir(), 'recognite-eval-')) : undefined;
   try {
     let sides: { gallery: DatasetRef; query: DatasetRef };
     if (typeof given === 'string') {
       const split = await rt.data.galleryQuerySplit(
         { csv: given },
         {
-          outDir: scratch,
+          outDir: scratch ?? tmpdir(),
           ...(opts.numRefs !== undefined && { numRefs: opts.numRefs }),
           ...(opts.refSeed !== undefined && { seed: opts.refSeed }),
         },
@@ -119,7 +120,7 @@ async function evaluate(opts: EvalOptions): Promise<void> {
     printReport(opts.json === true, report);
   } finally {
     progress.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
