@@ -30,20 +30,25 @@ class PairHistogram:
         self.lo = 0  # grid index of the first fine bin
         self.pos = torch.zeros(0, dtype=torch.int64)
         self.neg = torch.zeros(0, dtype=torch.int64)
+        # the gallery's ids (the tensor itself), its columns sorted by label, and each label's count and start there
+        self._gallery: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def add(self, scores: torch.Tensor, q_ids: torch.Tensor, g_ids: torch.Tensor) -> None:
         """Count the pairs of one block of score rows (``rows × Ng``) with the label ids of its rows and columns."""
         if scores.numel() == 0:
             return
-        # a diverged model's NaN embeddings reach fit's validation as they come: pairs without a finite
-        # score are not counted (below, their index is put outside every bin)
-        finite = torch.isfinite(scores)
-        if not bool(finite.any()):
-            return
-        all_finite = bool(finite.all())
-        if not all_finite:
-            scores = torch.where(finite, scores, scores[finite].min())
-        lo_val, hi_val = float(scores.min()), float(scores.max())
+        # one pass for the range; min and max propagate NaN, so finite ends mean every score is finite
+        lo_t, hi_t = torch.aminmax(scores)
+        lo_val, hi_val = float(lo_t), float(hi_t)
+        finite: torch.Tensor | None = None
+        if not (math.isfinite(lo_val) and math.isfinite(hi_val)):
+            # a diverged model's NaN embeddings reach fit's validation as they come: pairs without a
+            # finite score are not counted (below, their index is put outside every bin)
+            finite = torch.isfinite(scores)
+            if not bool(finite.any()):
+                return
+            kept = scores[finite]
+            lo_val, hi_val = float(kept.min()), float(kept.max())
         if self.exponent is None:
             self.exponent = max(MIN_EXPONENT, _first_exponent(lo_val, hi_val, self.fine_bins))
         # widen the grid until the old bins and this block fit together
@@ -56,26 +61,47 @@ class PairHistogram:
             self._coarsen()
         self._extend(lo, hi)
         size = len(self.pos)
-        # grid index - lo of every score, as floats holding integers: x·2**-e and floor are exact in any float
-        # dtype, and the subtraction too while the indices stay below 2**24 (float32's integers), else in float64
-        small = scores.dtype != torch.float64 and max(abs(self.lo), abs(self.lo + size)) < 2**24
-        idx = scores.to(torch.float32 if small else torch.float64).mul(2.0 ** (-self.exponent)).floor_().sub_(self.lo)
-        same = g_ids.to(scores.device)[None, :] == q_ids.to(scores.device)[:, None]
-        if not all_finite:
-            idx[~finite] = -1.0  # outside histc's range
-            same &= finite
-        pos = torch.bincount(idx[same].to(torch.int64).cpu(), minlength=size)  # positives are few: a masked copy
-        del same
-        # histc with bins centred on the integers (rounding in its arithmetic cannot carry an integer across
-        # an edge), on at most 2**24 scores at a time (its float32 counts are exact up to there)
+        # grid indices as floats holding integers: x·2**-e and floor are exact in any float dtype; histc
+        # then bins them with edges half-way between integers, which float32 holds exactly below 2**22
+        small = scores.dtype != torch.float64 and max(abs(self.lo), abs(self.lo + size)) < 2**22
+        dtype = torch.float32 if small else torch.float64
+        positives = self._positive_scores(scores, q_ids, g_ids)
+        if finite is not None:
+            positives = positives[torch.isfinite(positives)]
+        pos = torch.bincount(self._grid(positives, dtype).to(torch.int64).cpu() - self.lo, minlength=size)
+        idx = self._grid(scores, dtype)
+        if finite is not None:
+            idx[~finite] = self.lo - 1  # outside histc's range
+        # on at most 2**24 scores at a time: histc's float32 counts are exact up to there
         total = torch.zeros(size, dtype=torch.int64)
         step = max(1, 2**24 // max(1, idx.shape[1]))
         for start in range(0, idx.shape[0], step):
-            part = torch.histc(idx[start : start + step], bins=size, min=-0.5, max=size - 0.5)
+            part = torch.histc(idx[start : start + step], bins=size, min=self.lo - 0.5, max=self.lo + size - 0.5)
             total += part.to(torch.int64).cpu()
         del idx
         self.pos += pos
         self.neg += total - pos
+
+    def _grid(self, scores: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """floor(score / 2**exponent) of every score, in ``dtype`` (a new tensor)."""
+        assert self.exponent is not None
+        return scores.to(dtype).mul(2.0 ** (-self.exponent)).floor_()
+
+    def _positive_scores(self, scores: torch.Tensor, q_ids: torch.Tensor, g_ids: torch.Tensor) -> torch.Tensor:
+        """The scores of the block's positive pairs, gathered by label: positives are few, a mask over all is not."""
+        if self._gallery is None or self._gallery[0] is not g_ids:
+            ids = g_ids.cpu()
+            counts = torch.bincount(ids)
+            self._gallery = (g_ids, torch.argsort(ids, stable=True), counts, counts.cumsum(0) - counts)
+        _, columns_by_label, counts, starts = self._gallery
+        q = q_ids.cpu()
+        known = q < len(counts)
+        label = torch.where(known, q, 0)
+        per_row = torch.where(known, counts[label], 0)
+        rows = torch.repeat_interleave(torch.arange(len(q)), per_row)
+        offset = torch.arange(len(rows)) - torch.repeat_interleave(per_row.cumsum(0) - per_row, per_row)
+        cols = columns_by_label[starts[label][rows] + offset]
+        return scores[rows.to(scores.device), cols.to(scores.device)]
 
     def _coarsen(self) -> None:
         """Merge bins in pairs: the grid's exponent grows by one."""

@@ -50,6 +50,25 @@ def test_pair_histogram_is_the_same_block_by_block_and_at_once():
     assert pos_counts.tolist() == out["positive"]
 
 
+def test_pair_histogram_counts_every_pair_where_a_mask_puts_it():
+    # float scores of any value, query labels the gallery lacks, a NaN: the counts by label index agree
+    # with a full mask of pairs, block by block
+    gen = torch.Generator().manual_seed(2)
+    scores = torch.randn(60, 45, generator=gen)
+    scores[5, 7] = float("nan")
+    q_ids, g_ids = torch.randint(0, 9, (60,), generator=gen), torch.randint(0, 6, (45,), generator=gen)
+    h = PairHistogram()
+    for start in range(0, 60, 7):
+        h.add(scores[start : start + 7], q_ids[start : start + 7], g_ids)
+    out = h.result(bins=10_000)  # the fine bins themselves
+    edges = torch.tensor(out["edges"], dtype=torch.float64)
+    same = (q_ids[:, None] == g_ids[None, :]) & scores.isfinite()
+    other = ~(q_ids[:, None] == g_ids[None, :]) & scores.isfinite()
+    for mask, counts in ((same, out["positive"]), (other, out["negative"])):
+        bins = torch.bucketize(scores[mask].double(), edges, right=True) - 1
+        assert torch.bincount(bins, minlength=len(edges) - 1).tolist() == counts
+
+
 def test_pr_curve_and_retrieval_by_hand():
     # query a ranks a, b, a (AP (1 + 2/3) / 2); query b finds its only positive first (AP 1)
     g = torch.tensor([[3.0, 0.0], [2.0, 1.0], [1.0, 0.0]])
