@@ -1,5 +1,6 @@
 // Benchmark: fit on 1 process against fit on N processes (torchrun, DDP) with the same global batch:
-// samples/s (the rate of the group) and unseen-identity top-1 after the same epochs.
+// samples/s (the rate of the group) and unseen-identity top-1, over several seeds (short runs on a small
+// set part at float level within a few steps, so one seed says little about accuracy).
 // Run on the CPU (2 processes, gloo):  node --conditions=source --import tsx bench/distributed_fit.ts
 // On a multi-GPU machine (one process per GPU, nccl):  node --conditions=source --import tsx bench/distributed_fit.ts cuda
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,8 +9,19 @@ import { join } from 'node:path';
 import { Recognite, type FitEvent } from 'recognite-ts';
 
 const device = process.argv[2] === 'cuda' ? 'cuda' : 'cpu';
-const [size, batchSize, epochs] = device === 'cuda' ? [112, 64, 3] : [32, 32, 3];
+const [size, batchSize, epochs] = device === 'cuda' ? [112, 64, 3] : [32, 32, 8];
+const SEEDS = [0, 1, 2];
 const dir = mkdtempSync(join(tmpdir(), 'recognite-bench-ddp-'));
+
+interface Run {
+  rate: number;
+  top1: number;
+  loss: number;
+  seconds: number;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 try {
   await using rt = await Recognite.start({ device });
   const info = await rt.info();
@@ -22,7 +34,7 @@ try {
     seed: 7,
   });
   const parts = await rt.data.trainValDatasets(data, { outDir: join(dir, 'parts'), numFolds: 4, numRefs: 1 });
-  const run = async (n: number): Promise<{ rate: number; top1: number; seconds: number }> => {
+  const run = async (n: number, seed: number): Promise<Run> => {
     await using model = await rt.createRecognizer({ modelName: 'resnet18', numClasses: parts.train.labels });
     const rates: number[] = [];
     const result = await model.fit({
@@ -30,25 +42,36 @@ try {
       validation: { gallery: parts.gallery, query: parts.query },
       epochs,
       size,
+      seed,
       lr: 0.05,
       numWorkers: device === 'cuda' ? 4 : 0,
-      batchSize: batchSize / (n > 1 ? n : 1), // the same global batch
+      batchSize: batchSize / n, // the same global batch
       ...(n > 1 && { distributed: { processes: n, ...(device === 'cuda' && { backend: 'nccl' as const }) } }),
       onProgress: (e: FitEvent) => {
         if (e.type === 'batch' && e.epoch === epochs && e.step === e.steps) rates.push(e.samplesPerSec);
       },
     });
-    return { rate: rates.at(-1) ?? 0, top1: result.history.at(-1)?.top1 ?? 0, seconds: result.seconds };
+    const last = result.history.at(-1)!;
+    return { rate: rates.at(-1) ?? 0, top1: last.top1 ?? 0, loss: last.loss, seconds: result.seconds };
   };
-  const one = await run(1);
-  const many = await run(processes);
-  console.log(`| processes | global batch | samples/s (last epoch) | top-1 after ${epochs} epochs | fit seconds |`);
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const [n, r] of [
-    [1, one],
-    [processes, many],
-  ] as const) {
-    console.log(`| ${n} | ${batchSize} | ${r.rate.toFixed(1)} | ${r.top1.toFixed(3)} | ${r.seconds.toFixed(1)} |`);
+  const rows: [number, number, Run][] = [];
+  for (const seed of SEEDS) {
+    for (const n of [1, processes]) rows.push([seed, n, await run(n, seed)]);
+  }
+  console.log(
+    `| seed | processes × batch | samples/s (last epoch) | loss, epoch ${epochs} | top-1 after ${epochs} epochs | fit seconds |`,
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const [seed, n, r] of rows) {
+    const cells = [r.rate.toFixed(1), r.loss.toFixed(3), r.top1.toFixed(3), r.seconds.toFixed(1)];
+    console.log(`| ${seed} | ${n} × ${batchSize / n} | ${cells.join(' | ')} |`);
+  }
+  for (const n of [1, processes]) {
+    const mine = rows.filter(([, m]) => m === n).map(([, , r]) => r);
+    const cells = [mean(mine.map((r) => r.rate)), mean(mine.map((r) => r.loss)), mean(mine.map((r) => r.top1))];
+    const [rate, loss, top1] = cells.map((x, i) => x.toFixed(i === 0 ? 1 : 3));
+    const seconds = mean(mine.map((r) => r.seconds)).toFixed(1);
+    console.log(`| mean | ${n} × ${batchSize / n} | ${rate} | ${loss} | ${top1} | ${seconds} |`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

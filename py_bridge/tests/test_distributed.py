@@ -14,6 +14,7 @@ from model.checkpoints import read_mapping
 from model.recognizer import Recognizer
 from training.distributed.launch import resolve, torchrun_command
 from training.distributed.sampler import ShardSampler
+from training.loader import epoch_order
 
 CPU = torch.device("cpu")
 
@@ -70,6 +71,12 @@ def test_the_shards_of_an_epoch_are_disjoint_equal_and_change_per_epoch(world):
         assert all(len(s) == rows // world for s in shards)
         seen = [row for s in shards for row in s]
         assert len(set(seen)) == len(seen) == rows // world * world
+        # dealt from the single-process order: N ranks' step k is one process's step k with N times the batch
+        single = epoch_order(rows, 5 + epoch)
+        batch = 4
+        for step in range(rows // world // batch):
+            together = {row for s in shards for row in s[step * batch : (step + 1) * batch]}
+            assert together == set(single[step * batch * world : (step + 1) * batch * world])
     a, b = ShardSampler(rows, 0, 2, seed=5), ShardSampler(rows, 0, 2, seed=5)
     b.set_epoch(1)
     assert a.rows() != b.rows()

@@ -20,6 +20,14 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from data.dataset import loader_options
 
 
+def epoch_order(rows: int, seed: int) -> list[int]:
+    """The row order of the epoch whose seed is ``seed``: that of a ``DataLoader(shuffle=True)`` seeded alike."""
+    generator = torch.Generator().manual_seed(seed)
+    # the base-seed draw a shuffling DataLoader makes from its generator first, as earlier versions drew it
+    torch.empty((), dtype=torch.int64).random_(generator=generator)
+    return torch.randperm(rows, generator=generator).tolist()
+
+
 class EpochSampler(Sampler[tuple[int, int]]):
     """The rows of one epoch as ``(seed, row)`` keys, in an order drawn from ``seed`` (set before each epoch)."""
 
@@ -35,12 +43,7 @@ class EpochSampler(Sampler[tuple[int, int]]):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         """This epoch's keys, read when the epoch starts (prefetching reads ahead within it only)."""
         seed = self.seed
-        generator = torch.Generator().manual_seed(seed)
-        # the base-seed draw a shuffling DataLoader makes from its generator first: the order stays
-        # that of a DataLoader(shuffle=True) seeded alike, as earlier versions drew it
-        torch.empty((), dtype=torch.int64).random_(generator=generator)
-        order = torch.randperm(self.rows, generator=generator)
-        return iter([(seed, row) for row in order.tolist()])
+        return iter([(seed, row) for row in epoch_order(self.rows, seed)])
 
 
 class TrainingLoader:
