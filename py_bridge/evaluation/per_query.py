@@ -12,11 +12,10 @@ from typing import Any
 import torch
 
 from bridge.errors import BridgeValidationError
+from evaluation.interpolated import interpolated_precision, interpolated_precision_untied
 from evaluation.scoring import DEFAULT_CHUNK, Labels, encode_labels
 
 NO_HIT = torch.iinfo(torch.int64).max  # first correct rank of a query without positives: never within k
-RECALL_LEVELS = 101  # recall 0, 0.01, …, 1: the interpolated precision-recall curve of the report
-INTERP_ROWS = 32  # rows per step of interpolated_precision
 GRID_K = 5  # gallery matches per query in the report's retrieval grid, whatever k is
 
 
@@ -68,14 +67,18 @@ def chunk_stats(
     distinct[:, :-1] = s[:, :-1] != s[:, 1:]
     precision = tps / torch.arange(1, n + 1, device=dev, dtype=torch.float32)
     # AP = Σ over thresholds of (positives gained there) × precision there, / positives
-    prev = torch.zeros_like(tps)
-    prev[:, 1:] = torch.where(distinct[:, :-1], tps[:, :-1], 0)
-    prev = prev.cummax(dim=1).values  # positives above the group each position belongs to
-    gain = torch.where(distinct, tps - prev, 0)
-    del prev
-    ap = torch.where(has_pos, (gain * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
-    del gain
-    pr_interp = interpolated_precision(tps, npos, distinct, precision)
+    if bool(distinct.all()):  # no tied scores (the usual case with float scores): every position is a threshold
+        ap = torch.where(has_pos, (t * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
+        pr_interp = interpolated_precision_untied(t, npos, precision)
+    else:
+        prev = torch.zeros_like(tps)
+        prev[:, 1:] = torch.where(distinct[:, :-1], tps[:, :-1], 0)
+        prev = prev.cummax(dim=1).values  # positives above the group each position belongs to
+        gain = torch.where(distinct, tps - prev, 0)
+        del prev
+        ap = torch.where(has_pos, (gain * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
+        del gain
+        pr_interp = interpolated_precision(tps, npos, distinct, precision)
 
     # the curve stops at the first threshold with full recall
     first_full = (distinct & (tps == npos[:, None].to(torch.int32))).to(u8).argmax(dim=1)
@@ -132,38 +135,6 @@ def chunk_stats(
     if curves:
         out["curves"] = _curves(s, precision, recall, valid)
     return out
-
-
-def interpolated_precision(
-    tps: torch.Tensor, npos: torch.Tensor, distinct: torch.Tensor, precision: torch.Tensor
-) -> torch.Tensor:
-    """Each query's interpolated precision at recall 0, 0.01, …, 1 (NaN for a query without positives).
-
-    At recall level r: the highest precision at any threshold whose recall is at least r (the
-    interpolation of PASCAL VOC and COCO). Thresholds are the distinct scores (the last position of
-    each group of ties), as for AP. Recall ≥ i/100 is tested in integers, tps ≥ ceil(i · npos / 100),
-    so no rounding decides it.
-
-    Args:
-        tps: ``rows × Ng`` cumulative true positives in ranked order (int32).
-        npos: Positives of each query.
-        distinct: Whether each ranked position ends a group of tied scores.
-        precision: ``rows × Ng`` precision at each ranked position.
-
-    Returns:
-        ``rows × 101`` float32.
-    """
-    levels = torch.arange(RECALL_LEVELS, device=tps.device, dtype=torch.int64)
-    need = (levels[None, :] * npos[:, None] + (RECALL_LEVELS - 2)) // (RECALL_LEVELS - 1)  # ceil(i·npos/100)
-    first = torch.searchsorted(tps, need.to(tps.dtype).contiguous(), side="left").clamp_max_(tps.shape[1] - 1)
-    out = torch.empty(first.shape, dtype=precision.dtype, device=precision.device)
-    # best precision at each position or any later threshold (a suffix maximum), a few rows at a time: its
-    # temporaries (cummax's int64 indices among them) add nothing to the block's peak memory
-    for i in range(0, tps.shape[0], INTERP_ROWS):
-        rows = slice(i, i + INTERP_ROWS)
-        best_after = precision[rows].masked_fill(~distinct[rows], 0.0).flip(1).cummax(dim=1).values.flip(1)
-        out[rows] = best_after.gather(1, first[rows])
-    return out.masked_fill_((npos == 0)[:, None], math.nan)
 
 
 def _curves(

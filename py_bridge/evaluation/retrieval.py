@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from evaluation.per_query import RECALL_LEVELS
+from evaluation.interpolated import RECALL_LEVELS
 
 WORST_QUERIES = 12
 BEST_QUERIES = 4
