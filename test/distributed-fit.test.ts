@@ -1,8 +1,9 @@
 // fit on two CPU processes with gloo (torchrun, DDP): it trains as a single process with the same global
 // batch does, each rank sees its own half of every epoch, cancelling and killing a rank leave nothing behind.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -61,6 +62,37 @@ function samplesOf(logDir: string, rank: number): number[][] {
     .trim()
     .split('\n')
     .map((line) => (JSON.parse(line) as { rows: number[] }).rows);
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** Run the CLI as a user would, without blocking the event loop (two of them run at once). */
+async function recognite(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const cli = ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'src', 'sdk', 'cli.ts')];
+  const child = spawn(process.execPath, [...cli, ...args], { cwd: REPO_ROOT, timeout: 300_000 });
+  let [stdout, stderr] = ['', ''];
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    child.on('close', resolve);
+  });
+  return { code, stdout, stderr };
 }
 
 function shmEntries(): Set<string> {
@@ -234,6 +266,35 @@ describe('distributed fit (2 processes, gloo, CPU)', () => {
     // the worker stays usable
     const again = await model.fit({ ...BASE, epochs: 1, batchSize: 32, train: parts.train });
     assert.equal(again.history.length, 1);
+  });
+
+  test('two nodes on one machine, each started with the documented command, train as one group', async () => {
+    const port = await freePort();
+    const checkpointDir = join(dir, 'ck-nodes');
+    const node = (rank: number): string[] => [
+      'train',
+      ...['--train', parts.train.csv, '--gallery', parts.gallery.csv, '--query', parts.query.csv],
+      ...['--model', 'resnet18', '--epochs', '2', '--size', String(SIZE), '--batch-size', '16', '--num-workers', '0'],
+      ...['--processes', '1', '--nodes', '2', '--node-rank', String(rank), '--rendezvous', `127.0.0.1:${port}`],
+      ...['--checkpoint-dir', checkpointDir, '--json'],
+    ];
+    const runs = await Promise.all([0, 1].map((rank) => recognite(node(rank))));
+    for (const [rank, run] of runs.entries()) assert.equal(run.code, 0, `node ${rank}: ${run.stderr}`);
+    type Out = { history: { loss: number; top1?: number }[]; config: { distributed: { nodeRank: number } } };
+    const [zero, one] = runs.map((run) => JSON.parse(run.stdout) as Out);
+    assert.deepEqual([zero!.config.distributed.nodeRank, one!.config.distributed.nodeRank], [0, 1]);
+    // one group: the epoch losses are all-reduced over both nodes, so both report the same numbers
+    assert.deepEqual(
+      one!.history.map((h) => h.loss),
+      zero!.history.map((h) => h.loss),
+    );
+    assert.equal(zero!.history.length, 2);
+    assert.ok(
+      zero!.history.every((h) => typeof h.top1 === 'number'),
+      'global rank 0 validates',
+    );
+    await using loaded = await rt.loadRecognizer(join(checkpointDir, 'last.pt'));
+    assert.equal(loaded.checkpoint?.epoch, 2);
   });
 
   test('bad inputs are refused before anything runs, an unreachable rendezvous in bounded time', async () => {

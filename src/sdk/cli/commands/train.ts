@@ -138,6 +138,7 @@ async function train(opts: TrainOptions): Promise<void> {
   const progress = createProgress({ json: opts.json === true });
   await using rt = await Recognite.start();
   let parts: { train: DatasetRef; validation?: { gallery: DatasetRef; query: DatasetRef } };
+  let labels: number | undefined; // known from the split; a given training CSV is read for it
   if (opts.data !== undefined) {
     const split = await rt.data.trainValDatasets(
       { csv: opts.data },
@@ -152,6 +153,7 @@ async function train(opts: TrainOptions): Promise<void> {
     );
     for (const warning of split.warnings) progress.log(`warning: ${warning}`);
     parts = { train: split.train, validation: { gallery: split.gallery, query: split.query } };
+    labels = split.train.labels;
   } else {
     const { train = '', gallery, query } = opts;
     parts = {
@@ -160,7 +162,7 @@ async function train(opts: TrainOptions): Promise<void> {
         query !== undefined && { validation: { gallery: { csv: gallery }, query: { csv: query } } }),
     };
   }
-  const { labels } = await rt.data.describe(parts.train);
+  labels ??= (await rt.data.describe(parts.train)).labels;
   await using model = await rt.createRecognizer({ ...modelConfig, numClasses: labels });
   progress.begin();
   try {
