@@ -289,10 +289,9 @@ describe('distributed fit (2 processes, gloo, CPU)', () => {
       zero!.history.map((h) => h.loss),
     );
     assert.equal(zero!.history.length, 2);
-    assert.ok(
-      zero!.history.every((h) => typeof h.top1 === 'number'),
-      'global rank 0 validates',
-    );
+    // c10d numbers the nodes in the order they join: global rank 0, which validates, may be on either
+    const validating = [zero!, one!].filter((out) => out.history.every((h) => typeof h.top1 === 'number'));
+    assert.equal(validating.length, 1, 'the node of global rank 0 alone validates');
     await using loaded = await rt.loadRecognizer(join(checkpointDir, 'last.pt'));
     assert.equal(loaded.checkpoint?.epoch, 2);
   });
