@@ -268,6 +268,44 @@ describe('distributed fit (2 processes, gloo, CPU)', () => {
     assert.equal(again.history.length, 1);
   });
 
+  test('with maxRestarts, torchrun restarts the group after a rank dies and it resumes from the checkpoint', async () => {
+    await using model = await freshModel();
+    const logDir = join(dir, 'logs-restart');
+    const checkpointDir = join(dir, 'ck-restart');
+    let killed = false;
+    const result = await model.fit({
+      ...BASE,
+      batchSize: 16,
+      train: parts.train,
+      checkpointDir,
+      distributed: { processes: 2, logDir, maxRestarts: 1 },
+      onProgress: (e) => {
+        // in epoch 2, after epoch 1's checkpoint: the restarted ranks train epoch 2 again
+        if (e.type === 'batch' && e.epoch === 2 && !killed) {
+          killed = true;
+          process.kill(Number(/pid (\d+)/.exec(readFileSync(join(logDir, 'rank1.log'), 'utf8'))![1]), 'SIGKILL');
+        }
+      },
+    });
+    assert.ok(killed);
+    assert.deepEqual(
+      result.history.map((h) => h.epoch),
+      [1, 2, 3],
+    );
+    const rank1 = readFileSync(join(logDir, 'rank1.log'), 'utf8');
+    assert.equal(rank1.match(/pid \d+/g)?.length, 2, 'rank 1 started twice');
+    // the restarted group resumed at epoch 2: rank 0 logged the rows of epochs 1, 2 (cut short), 2, 3
+    assert.deepEqual(
+      readFileSync(join(logDir, 'samples-rank0.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { epoch: number }).epoch),
+      [1, 2, 2, 3],
+    );
+    await using loaded = await rt.loadRecognizer(join(checkpointDir, 'last.pt'));
+    assert.equal(loaded.checkpoint?.epoch, EPOCHS);
+  });
+
   test('two nodes on one machine, each started with the documented command, train as one group', async () => {
     const port = await freePort();
     const checkpointDir = join(dir, 'ck-nodes');
