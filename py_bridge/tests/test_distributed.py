@@ -93,6 +93,17 @@ def test_defaults_and_refusals_follow_the_device():
     assert info.value.path == "distributed.processes"
 
 
+def test_on_gpus_the_defaults_are_one_process_per_gpu_and_nccl(monkeypatch):
+    # no GPU here: what resolve reads of CUDA is the device's type and the GPU count
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    gpu = torch.device("cuda:0")
+    assert resolve(dist(processes=None), gpu) == (2, "nccl")
+    assert resolve(dist(processes=1, backend="gloo", syncBatchNorm=True), gpu) == (1, "gloo")
+    with pytest.raises(BridgeValidationError, match="between 1 and the 2 GPUs") as info:
+        resolve(dist(processes=3), gpu)
+    assert info.value.path == "distributed.processes"
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="two ranks need two cores")
 def test_two_gloo_ranks_train_checkpoint_and_hand_back_the_weights(tmp_path, fit_options):
     from training.distributed.launch import fit_distributed
