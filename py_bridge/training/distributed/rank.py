@@ -12,6 +12,7 @@ epoch), and an exception to ``error-rank<r>.json`` before it exits non-zero. Aft
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -81,6 +82,21 @@ def _logged(log_dir: str, rank: int) -> Iterator[None]:
         yield
 
 
+def _attempt_store(rank: int, world: int, timeout: timedelta) -> tdist.Store:
+    """The store torchrun's agent exports, under a prefix of its own for each attempt.
+
+    After a restart (``maxRestarts``) the agent's store still holds what the previous attempt's ranks
+    wrote, their gloo addresses among it: a new rank that read a dead rank's address before its peer
+    overwrote it failed with "connection refused" (seen under load). The prefix keeps attempts apart.
+    """
+    host, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    agent_hosts = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"  # else rank 0 serves it, as torch does
+    store = tdist.TCPStore(
+        host, port, world, is_master=not agent_hosts and rank == 0, timeout=timeout, multi_tenant=not agent_hosts
+    )
+    return tdist.PrefixStore(f"recognite/attempt-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+
+
 def run(spec: dict[str, Any], rank: int, local_rank: int, world: int) -> None:
     """Train this rank's part; rank 0 checkpoints and reports, each node's local rank 0 writes the result."""
     options = spec["options"]
@@ -89,7 +105,8 @@ def run(spec: dict[str, Any], rank: int, local_rank: int, world: int) -> None:
     if device.type == "cuda":
         torch.cuda.set_device(device)
     timeout = timedelta(seconds=max(int(dist["timeoutSeconds"]), 60))
-    tdist.init_process_group(spec["backend"], timeout=timeout)
+    store = _attempt_store(rank, world, timeout)
+    tdist.init_process_group(spec["backend"], store=store, rank=rank, world_size=world, timeout=timeout)
     try:
         _train(spec, options, dist, device, rank, local_rank, world)
     finally:
@@ -215,6 +232,9 @@ def main() -> None:
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
     world = int(os.environ["WORLD_SIZE"])
     watch_worker(int(spec["workerPid"]), 0)  # the ranks end soon after a killed worker
+    error_file = os.path.join(spec["logDir"], f"error-rank{rank}.json")
+    with contextlib.suppress(FileNotFoundError):  # a previous attempt's: a failure must name this one's
+        os.unlink(error_file)
     with _logged(spec["logDir"], rank):
         print(f"rank {rank} of {world} (local rank {local_rank}), pid {os.getpid()}", flush=True)
         try:
@@ -227,7 +247,7 @@ def main() -> None:
                 "path": exc.path if isinstance(exc, BridgeValidationError) else "",
                 "traceback": "".join(traceback.format_exception(exc)),
             }
-            with open(os.path.join(spec["logDir"], f"error-rank{rank}.json"), "w", encoding="utf-8") as f:
+            with open(error_file, "w", encoding="utf-8") as f:
                 json.dump(error, f)
             traceback.print_exc()
             sys.exit(1)
