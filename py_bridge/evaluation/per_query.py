@@ -19,6 +19,11 @@ NO_HIT = torch.iinfo(torch.int64).max  # first correct rank of a query without p
 GRID_K = 5  # gallery matches per query in the report's retrieval grid, whatever k is
 
 
+def untied(distinct: torch.Tensor) -> bool:
+    """Whether every ranked position ends its own group of tied scores (a sync on CUDA, once a block)."""
+    return bool(distinct.all())
+
+
 def chunk_stats(
     scores: torch.Tensor, q_ids: torch.Tensor, g_ids: torch.Tensor, k: int, curves: bool = False
 ) -> dict[str, Any]:
@@ -67,7 +72,7 @@ def chunk_stats(
     distinct[:, :-1] = s[:, :-1] != s[:, 1:]
     precision = tps / torch.arange(1, n + 1, device=dev, dtype=torch.float32)
     # AP = Σ over thresholds of (positives gained there) × precision there, / positives
-    if bool(distinct.all()):  # no tied scores (the usual case with float scores): every position is a threshold
+    if untied(distinct):  # no tied scores (the usual case with float scores): every position is a threshold
         ap = torch.where(has_pos, (t * precision).sum(dim=1, dtype=torch.float64) / npos_f.clamp_min(1), 0.0)
         pr_interp = interpolated_precision_untied(t, npos, precision)
     else:
